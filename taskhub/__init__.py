@@ -1,0 +1,33 @@
+"""taskhub: a plugin host for deep-learning tasks.
+
+The public API (what plugins may import): ``hookimpl``, ``Task``, ``Data``, ``UserError``,
+``run``, ``load``, and the helpers in ``taskhub.data`` and ``taskhub.testing``. Importing
+taskhub loads no plugin and no heavy library.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from taskhub.errors import UserError
+from taskhub.hookspecs import hookimpl
+from taskhub.task import Data, Task
+
+if TYPE_CHECKING:
+    from taskhub.api import Predictor
+
+__version__ = "0.1.0"
+__all__ = ["hookimpl", "Task", "Data", "UserError", "run", "load", "__version__"]
+
+
+def run(task: str, overrides: Any = (), multirun: bool = False, **settings: Any) -> Any:
+    """Run a task as ``taskhub run`` does and return its summary (see :func:`taskhub.api.run`)."""
+    from taskhub.api import run as _run
+
+    return _run(task, overrides, multirun=multirun, **settings)
+
+
+def load(ckpt: Any, overrides: Any = (), device: str = "auto") -> Predictor:
+    """Load a checkpoint for prediction (see :func:`taskhub.api.load`)."""
+    from taskhub.api import load as _load
+
+    return _load(ckpt, overrides, device=device)

@@ -1,0 +1,195 @@
+"""The ``taskhub`` command: thin verbs over the launcher, the checkpoint loader and the plugin host.
+
+User errors (bad config, missing file, unknown name) print one line and exit with status 2;
+anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from taskhub.errors import UserError
+
+log = logging.getLogger("taskhub")
+
+
+def _split_overrides(items: list[str], multi: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[str]]:
+    """Pull ``key=value`` items named in ``multi`` (repeatable, bare values extend the last) from overrides."""
+    picked: dict[str, Any] = {key: [] for key in multi}
+    rest: list[str] = []
+    last: str | None = None
+    for item in items:
+        key, eq, value = item.partition("=")
+        if eq and key in picked:
+            picked[key].append(value)
+            last = key
+        elif not eq and last is not None:
+            picked[last].append(item)  # `input=a.png b.png`: the shell split the list
+        else:
+            rest.append(item)
+            last = None
+    return picked, rest
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from taskhub.launch import launch
+
+    launch(args.overrides)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from taskhub.engine import checkpoint
+    from taskhub.launch import launch
+
+    ckpt_args = [o for o in args.overrides if o.startswith("ckpt=")]
+    if not ckpt_args:
+        raise UserError("taskhub eval needs ckpt=PATH (a checkpoints/best.pt or last.pt file)")
+    ckpt_path = Path(ckpt_args[-1].partition("=")[2]).expanduser()
+    ckpt = checkpoint.load(ckpt_path)
+    user = [o for o in args.overrides if not o.startswith("ckpt=")]
+    base = [o for o in ckpt.get("overrides", []) if not _is_run_specific(o)]
+    task = ckpt["config"]["task"]["name"]
+    merged = _merge_overrides([f"task={task}", *base], user)
+    run_dir = [] if any(o.startswith("hydra.run.dir=") for o in user) else \
+        ["hydra.run.dir=runs/${task.name}/eval_${now:%Y-%m-%d_%H-%M-%S}"]
+    launch([*merged, "mode=eval", f"ckpt={ckpt_path.resolve()}", *run_dir])
+    return 0
+
+
+def _is_run_specific(override: str) -> bool:
+    key = override.partition("=")[0].lstrip("+~")
+    return key.startswith("hydra.") or key in ("trainer.resume", "mode", "ckpt", "split") or key.startswith("sweep")
+
+
+def _merge_overrides(base: list[str], newer: list[str]) -> list[str]:
+    """Overrides with later keys replacing earlier ones (Hydra rejects a key given twice)."""
+    merged: dict[str, str] = {}
+    for item in [*base, *newer]:
+        merged[item.partition("=")[0].lstrip("+")] = item
+    return list(merged.values())
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from taskhub.api import load
+
+    picked, rest = _split_overrides(args.overrides, multi=("ckpt", "input", "out", "text"))
+    if not picked["ckpt"]:
+        raise UserError("taskhub predict needs ckpt=PATH and input=PATH...")
+    inputs = picked["input"] + picked["text"]
+    if not inputs:
+        raise UserError("taskhub predict needs input=PATH... (files, directories or glob patterns)")
+    predictor = load(picked["ckpt"][-1], overrides=rest)
+    out = open(picked["out"][-1], "w") if picked["out"] else sys.stdout
+    try:
+        for row in predictor.predict(inputs):
+            out.write(json.dumps(row) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from taskhub.inventory import plugin_inventory
+
+    inventory = plugin_inventory()
+    if args.json:
+        print(json.dumps(inventory, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="taskhub plugins")
+    for column in ("plugin", "version", "tasks", "models", "datasets", "metrics", "status"):
+        table.add_column(column)
+    for p in inventory:
+        table.add_row(p["name"], p.get("version") or "", ", ".join(p["tasks"]),
+                      ", ".join(sorted({m for ms in p["models"].values() for m in ms})),
+                      ", ".join(sorted({d for ds in p["datasets"].values() for d in ds})),
+                      ", ".join(sorted({m for ms in p["metrics"].values() for m in ms})),
+                      "[red]" + p["error"] + "[/red]" if p.get("error") else "ok")
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    parser = argparse.ArgumentParser(prog="taskhub", description="Train, evaluate and use deep-learning task plugins.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="train, validate and test: taskhub run task=NAME [overrides] [-m]",
+                         description="Hydra overrides follow, e.g. task=vision model=cnn trainer.max_epochs=3; "
+                                     "-m/--multirun sweeps comma-separated values.")
+    run.add_argument("overrides", nargs=argparse.REMAINDER)
+    run.set_defaults(handler=cmd_run)
+    ev = sub.add_parser("eval", help="evaluate a checkpoint: taskhub eval ckpt=PATH [overrides] [split=test|val|all]")
+    ev.add_argument("overrides", nargs=argparse.REMAINDER)
+    ev.set_defaults(handler=cmd_eval)
+    pr = sub.add_parser("predict", help="predict raw inputs as JSON lines: taskhub predict ckpt=PATH input=PATH...")
+    pr.add_argument("overrides", nargs=argparse.REMAINDER)
+    pr.set_defaults(handler=cmd_predict)
+    pl = sub.add_parser("plugins", help="list installed plugins and what they contribute")
+    pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pl.set_defaults(handler=cmd_plugins)
+    return parser, sub
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, sub = build_parser()
+    debug = "--debug" in argv or bool(os.environ.get("TASKHUB_DEBUG"))
+    try:
+        from taskhub.plugins import get_host
+
+        if argv and argv[0] not in ("run", "eval", "predict", "plugins", "--debug"):
+            get_host().hook.register_commands(subparsers=sub)  # plugin verbs, e.g. `taskhub sweep`
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 1
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None or debug:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def user_message(exc: BaseException) -> str | None:
+    """One line for errors the user caused (ours, Hydra's composition errors, OmegaConf's), else None."""
+    from hydra.errors import HydraException, InstantiationException
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    if isinstance(exc, UserError):
+        return str(exc)
+    cause = exc
+    while cause.__cause__ is not None and isinstance(cause, InstantiationException):
+        cause = cause.__cause__
+    if isinstance(cause, UserError):
+        return str(cause)
+    if isinstance(exc, MissingMandatoryValue) or isinstance(exc.__cause__, MissingMandatoryValue):
+        err = exc if isinstance(exc, MissingMandatoryValue) else exc.__cause__
+        key = getattr(err, "full_key", "") or "a value"
+        return f"{key} must be set: pass {key}=..."
+    if isinstance(exc, InstantiationException):
+        return None  # a bug in a plugin's model or dataset class: keep the traceback
+    if isinstance(exc, (HydraException, OmegaConfBaseException)):
+        lines = [str(exc).strip()]
+        if exc.__cause__ is not None:
+            lines.append(str(exc.__cause__).strip())
+        text = " ".join(" ".join(line.split()) for line in lines if line)
+        return text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

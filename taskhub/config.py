@@ -1,0 +1,90 @@
+"""Hydra plumbing: which config packages a run sees, and early checks of the user's choices.
+
+Hydra composes ``taskhub.configs/run.yaml``; the plugin packages that apply to the chosen task
+join the search path through ``hydra.searchpath``. Only those: two plugins may both ship a
+``model/cnn.yaml`` without clashing. Group choices are checked before Hydra runs, so a typo
+gets one line listing the choices with a "did you mean".
+"""
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from taskhub.errors import UserError, unknown_choice
+from taskhub.plugins import Host
+
+HOST_CONFIGS = "taskhub.configs"
+#: Config groups a user selects with ``group=option`` (checked before composition).
+CHECKED_GROUPS = ("task", "model", "dataset", "optimizer", "scheduler", "trainer", "experiment", "debug", "sweep")
+_PLAIN = re.compile(r"^[\w./-]+(,[\w./-]+)*$")
+
+
+def group_options(packages: list[str], group: str) -> list[str]:
+    """Options of ``group`` across ``packages``: yaml files under ``<package>/<group>/``, nested ones as a/b."""
+    options: set[str] = set()
+    for package in packages:
+        try:
+            root = resources.files(package) / group
+        except ModuleNotFoundError:
+            continue
+        if not root.is_dir():
+            continue
+        stack = [(root, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            for entry in folder.iterdir():
+                if entry.is_dir():
+                    stack.append((entry, f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(".yaml"):
+                    options.add(prefix + entry.name[: -len(".yaml")])
+    return sorted(options)
+
+
+def task_from_overrides(overrides: list[str]) -> str | None:
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.lstrip("+~") == "task" and value:
+            return value
+    return None
+
+
+def search_packages(host: Host, task: str) -> list[str]:
+    """The config packages of a run of ``task``: its plugins' (own plugin first), then the host's."""
+    return [package for _, package in host.config_packages(task)] + [HOST_CONFIGS]
+
+
+def check_task(host: Host, task: str | None, multirun: bool = False) -> str:
+    if not task:
+        listed = ", ".join(sorted(host.tasks)) or "none installed"
+        raise UserError(f"choose a task: taskhub run task=NAME (installed: {listed})")
+    if "," in task:
+        raise UserError(f"task={task}: sweep one task at a time (each task has its own models and datasets)")
+    if task not in host.tasks:
+        raise unknown_choice("task", task, host.tasks)
+    if not host.config_packages(task):
+        raise UserError(f"task '{task}' has no configs: its plugin's config_package hook returned nothing")
+    return task
+
+
+def check_choices(overrides: list[str], packages: list[str], task: str) -> None:
+    """Fail early, with the valid options, on ``group=option`` overrides that name no config."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception as exc:
+        raise UserError(f"cannot parse overrides {' '.join(overrides)}: {str(exc).splitlines()[0]}") from None
+    for override in parsed:
+        group = override.key_or_group
+        if group not in CHECKED_GROUPS or override.package or override.is_delete():
+            continue
+        if override.is_sweep_override() and not _PLAIN.match(override.input_line.partition("=")[2]):
+            continue  # choice(...)/range(...) sweeps: Hydra checks each value
+        raw = override.input_line.partition("=")[2]
+        if raw in ("null", "") or not _PLAIN.match(raw):
+            continue
+        options = group_options(packages, group)
+        for value in raw.split(","):
+            if value not in options:
+                where = "" if group == "task" else f"for task={task}"
+                raise unknown_choice(group.rstrip("s") if group != "dataset" else "dataset", value, options, where)

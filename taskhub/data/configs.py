@@ -1,0 +1,16 @@
+"""Dataset config plumbing: a dataset config mixes the builder's arguments with loader settings."""
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+#: Keys of a dataset config that the engine reads (batching), not the dataset builder.
+LOADER_KEYS = ("batch_size", "eval_batch_size", "num_workers", "pin_memory", "name")
+
+
+def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The dataset config as plain kwargs, without ``_target_`` and the engine's loader keys."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(data, dict)
+    return {k: v for k, v in data.items() if k not in LOADER_KEYS and not k.startswith("_")}

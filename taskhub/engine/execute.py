@@ -1,0 +1,227 @@
+"""One job, top to bottom: build the task's parts, fit, test, write the run directory.
+
+This is what a Hydra job runs (``taskhub run`` and ``taskhub eval``, single or multirun).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from taskhub.engine import checkpoint, distributed
+from taskhub.engine.device import autocast_dtype, pick_device, seed_everything
+from taskhub.engine.loop import evaluate, fit
+from taskhub.engine.progress import EpochProgress
+from taskhub.engine.run import Run, scalars, write_json
+from taskhub.errors import UserError
+from taskhub.plugins import get_host
+
+log = logging.getLogger("taskhub")
+
+
+def execute(cfg: DictConfig) -> dict[str, Any]:
+    """Run the job ``cfg`` describes (``mode``: fit or eval) and return its summary."""
+    run_dir, overrides, choices = _hydra_context(cfg)
+    device = pick_device(cfg.trainer.get("device"))
+    if cfg.trainer.get("num_threads"):
+        torch.set_num_threads(int(cfg.trainer.num_threads))
+    is_distributed = distributed.setup(device)
+    try:
+        if cfg.get("mode", "fit") == "eval":
+            return evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
+        return fit_and_test(cfg, run_dir, device, overrides, choices)
+    finally:
+        if is_distributed:
+            distributed.teardown()
+
+
+def _hydra_context(cfg: DictConfig) -> tuple[Path, list[str], dict[str, str]]:
+    if HydraConfig.initialized():
+        hc = HydraConfig.get()
+        choices = {k: str(v) for k, v in hc.runtime.choices.items() if v is not None and not k.startswith("hydra")}
+        return Path(hc.runtime.output_dir), list(hc.overrides.task), choices
+    return Path(cfg.get("run_dir") or "."), [], {}
+
+
+def build_task(cfg: DictConfig):
+    task_name = cfg.task.name
+    return get_host().task_class(task_name)(cfg)
+
+
+def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides: list[str],
+                 choices: dict[str, str]) -> dict[str, Any]:
+    seed_everything(int(cfg.seed), bool(cfg.trainer.get("deterministic", False)))
+    task = build_task(cfg)
+    resume_from = checkpoint.resolve_resume(cfg.trainer.get("resume"), run_dir)
+    ckpt = checkpoint.load(resume_from) if resume_from else None
+    if ckpt is not None:
+        task.load_state_dict(ckpt["task_state"])
+    data = task.build_data("fit")
+    model = task.build_model().to(device)
+    run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
+              overrides=overrides, choices=choices, is_main=distributed.is_main())
+    run.monitor = _monitor(cfg, task)
+    run.optimizer = instantiate(cfg.optimizer, params=[p for p in model.parameters() if p.requires_grad])
+    run.scheduler, run.state["_scheduler_interval"] = _scheduler(cfg, run.optimizer, run.monitor[1])
+    dtype = autocast_dtype(device, cfg.trainer.get("precision"))
+    run.state["_autocast_dtype"] = dtype
+    run.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    if ckpt is not None:
+        _restore(run, ckpt)
+        log.info("resuming from %s after epoch %d", resume_from, run.epoch)
+    forward_model: torch.nn.Module = model
+    if distributed.world_size() > 1:
+        forward_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.trainer.get("compile"):
+        forward_model = torch.compile(forward_model)
+    progress = EpochProgress(cfg.trainer.get("progress", "auto"), enabled=run.is_main,
+                             every=cfg.trainer.get("log_every_n_steps", 50))
+    started = time.perf_counter()
+    with progress:
+        train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
+    fit_seconds = time.perf_counter() - started
+    best_path = run.checkpoint_dir / "best.pt"
+    if best_path.is_file():  # test the best weights, not the last ones
+        model.load_state_dict(checkpoint.load(best_path)["model"])
+    final = {}
+    for split in ("val", "test"):
+        final.update(evaluate(run, split))
+    run.state.pop("_autocast_dtype", None)
+    summary = _summary(run, choices, final, train_seconds, fit_seconds)
+    if run.is_main:
+        task.plots(run)
+        get_host().hook.on_fit_end(run=run, summary=summary)
+        write_json(run_dir / "summary.json", summary)
+        log.info("run directory: %s", run_dir)
+        _log_results(summary)
+    return summary
+
+
+def _restore(run: Run, ckpt: dict[str, Any]) -> None:
+    checkpoint.unwrap(run.model).load_state_dict(ckpt["model"])
+    if ckpt.get("optimizer") and run.optimizer:
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt.get("scheduler") and run.scheduler:
+        run.scheduler.load_state_dict(ckpt["scheduler"])
+    if ckpt.get("scaler") and run.scaler is not None and run.scaler.is_enabled():
+        run.scaler.load_state_dict(ckpt["scaler"])
+    run.epoch, run.global_step = int(ckpt["epoch"]), int(ckpt.get("global_step", 0))
+    run.best, run.best_epoch = ckpt.get("best"), ckpt.get("best_epoch")
+    run.history = list(ckpt.get("history", []))
+    keep = {k: v for k, v in run.state.items() if k.startswith("_")}
+    run.state = {**dict(ckpt.get("state", {})), **keep}
+    if isinstance(ckpt.get("rng"), torch.Tensor):
+        torch.set_rng_state(ckpt["rng"])
+
+
+def _monitor(cfg: DictConfig, task) -> tuple[str, str]:
+    key = cfg.trainer.get("monitor") or task.objective[0]
+    mode = cfg.trainer.get("mode") or (task.objective[1] if key == task.objective[0] else
+                                       ("min" if key.endswith("loss") else "max"))
+    if mode not in ("min", "max"):
+        raise UserError(f"trainer.mode={mode}: choose min or max")
+    return key, mode
+
+
+def _scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, monitor_mode: str) -> tuple[Any, str]:
+    scfg = cfg.get("scheduler")
+    if not scfg:
+        return None, "epoch"
+    scfg = OmegaConf.create(OmegaConf.to_container(scfg, resolve=True))
+    with open_dict(scfg):
+        interval = scfg.pop("interval", "epoch")
+    if interval not in ("epoch", "step"):
+        raise UserError(f"scheduler.interval={interval}: choose epoch or step")
+    extra = {}
+    if str(scfg.get("_target_", "")).endswith("ReduceLROnPlateau") and "mode" not in scfg:
+        extra["mode"] = monitor_mode
+    return instantiate(scfg, optimizer=optimizer, **extra), interval
+
+
+def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_seconds: float,
+             fit_seconds: float) -> dict[str, Any]:
+    cfg = run.cfg
+    samples = run.state.get("train_samples", 0)
+    key, mode = run.monitor
+    summary: dict[str, Any] = {
+        "task": run.task.name,
+        "model": choices.get("model") or run.task.model_name(),
+        "dataset": choices.get("dataset") or str(cfg.dataset.get("_target_", "")).rsplit(".", 1)[-1],
+        "epochs": run.epoch,
+        "best_epoch": run.best_epoch,
+        "objective": {"name": key, "mode": mode, "value": run.best},
+        "train_seconds": round(train_seconds, 3),
+        "fit_seconds": round(fit_seconds, 3),
+        "samples_per_second": round(samples / train_seconds, 1) if train_seconds > 0 else None,
+        "num_parameters": sum(p.numel() for p in run.model.parameters()),
+        "device": str(run.device),
+        "world_size": distributed.world_size(),
+        "seed": int(cfg.seed),
+        "run_dir": str(run.dir),
+    }
+    summary.update(scalars(final))
+    return summary
+
+
+def _log_results(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary.get('task')} / {summary.get('model')} / {summary.get('dataset')}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if "/" in key and isinstance(value, float):
+            table.add_row(key, f"{value:.4f}")
+    Console().print(table)
+
+
+def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, overrides: list[str],
+                        choices: dict[str, str]) -> dict[str, Any]:
+    """``taskhub eval``: the checkpoint's model and fitted state on the (possibly new) dataset."""
+    if not cfg.get("ckpt"):
+        raise UserError("taskhub eval needs ckpt=PATH")
+    ckpt = checkpoint.load(cfg.ckpt)
+    trained = OmegaConf.create(ckpt["config"])
+    with open_dict(cfg):
+        cfg.model = trained.model  # the architecture is the checkpoint's, whatever the overrides say
+    split = str(cfg.get("split", "test"))
+    if split not in ("val", "test", "all"):
+        raise UserError(f"split={split}: choose test, val or all")
+    seed_everything(int(cfg.seed))
+    task = build_task(cfg)
+    task.load_state_dict(ckpt["task_state"])
+    data = task.build_data("eval")
+    model = task.build_model().to(device)
+    model.load_state_dict(ckpt["model"])
+    run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
+              overrides=overrides, choices=choices, is_main=distributed.is_main())
+    run.state["_autocast_dtype"] = autocast_dtype(device, cfg.trainer.get("precision"))
+    results: dict[str, Any] = {}
+    for name in (("val", "test") if split == "all" else (split,)):
+        if getattr(data, name, None) is None:
+            raise UserError(f"split={name}: dataset {choices.get('dataset', '')} has no {name} split")
+        results.update(evaluate(run, name))
+    summary = {
+        "task": task.name,
+        "model": ckpt.get("choices", {}).get("model") or task.model_name(),
+        "dataset": choices.get("dataset") or "",
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "epochs": ckpt.get("epoch"),
+        "device": str(device),
+        "num_parameters": sum(p.numel() for p in model.parameters()),
+        "run_dir": str(run_dir),
+        **scalars(results),
+    }
+    if run.is_main:
+        task.plots(run)
+        write_json(run_dir / "summary.json", summary)
+        _log_results(summary)
+    return summary

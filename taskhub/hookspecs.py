@@ -1,0 +1,103 @@
+"""The hook specifications: everything a taskhub plugin can implement.
+
+A plugin is any module (usually a package's ``__init__``) registered in the ``taskhub``
+entry-point group, with functions marked ``@taskhub.hookimpl``. Built-in plugins use exactly
+these hooks. Implementations may accept a subset of a hook's parameters (pluggy passes only
+the ones they name) and must not give them defaults (pluggy does not pass them).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    from taskhub.engine.run import Run
+
+PROJECT = "taskhub"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_tasks(register: Callable[..., None]) -> None:
+    """Register the tasks this plugin provides.
+
+    Call ``register(TaskClass)`` once per task (``register(TaskClass, name="other")`` to use a
+    name other than ``TaskClass.name``). The host detects duplicate names and attributes each
+    task to its plugin, so ``taskhub plugins`` can list it.
+
+    :param register: the host's registration callback.
+    """
+
+
+@hookspec
+def config_package(task: str) -> str | None:
+    """Return the importable package whose Hydra config groups apply to ``task``, or None.
+
+    The package (e.g. ``"taskhub_vision.configs"``) holds ``task/<name>.yaml`` and the groups
+    that task's configs select (``model/``, ``dataset/``, ...). It joins Hydra's search path
+    (``pkg://<package>``) only for runs of ``task``, so two plugins may both ship a
+    ``model/cnn.yaml``. A plugin that adds models to another plugin's task returns its own
+    package for that task too.
+
+    :param task: the name of the task being configured.
+    """
+
+
+@hookspec
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add CLI verbs (``taskhub <verb> ...``) to the ``taskhub`` command.
+
+    Call ``subparsers.add_parser(name, help=...)`` and ``parser.set_defaults(handler=fn)``,
+    where ``fn(args) -> int | None`` runs the verb. Raise :class:`taskhub.UserError` for
+    mistakes the user can fix.
+
+    :param subparsers: the argparse sub-parsers of the ``taskhub`` command.
+    """
+
+
+@hookspec
+def on_fit_start(run: Run) -> None:
+    """Called once before the first training epoch (also when resuming).
+
+    :param run: the run: ``run.cfg``, ``run.dir``, ``run.model``, ``run.task``, ``run.epoch``.
+    """
+
+
+@hookspec
+def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
+    """Called after each epoch's validation, before checkpoints are written.
+
+    Set ``run.should_stop = True`` to end training after this epoch (early stopping does).
+    Only the main process (rank 0) calls it.
+
+    :param run: the run.
+    :param epoch: the epoch just finished, counting from 1.
+    :param metrics: this epoch's row: ``epoch``, ``train/loss``, the ``val/`` metrics, ``lr``, ``seconds``.
+    """
+
+
+@hookspec
+def on_checkpoint(run: Run, path: Path, best: bool) -> None:
+    """Called after a checkpoint has been written (atomically) to ``path``.
+
+    :param run: the run.
+    :param path: the checkpoint file.
+    :param best: whether this is the best checkpoint so far by the run's objective.
+    """
+
+
+@hookspec
+def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
+    """Called once when the run has finished, after testing, before ``summary.json`` is written.
+
+    Implementations may add keys to ``summary``.
+
+    :param run: the run.
+    :param summary: what ``summary.json`` will hold.
+    """

@@ -1,0 +1,66 @@
+"""Runs Hydra jobs for the CLI and the Python API, which therefore run exactly the same thing."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from taskhub import config
+from taskhub.engine import distributed
+from taskhub.errors import UserError
+from taskhub.plugins import get_host
+from taskhub.schema import register_schemas
+
+_results: list[dict[str, Any]] = []
+
+
+def _job(cfg: DictConfig) -> Any:
+    from taskhub.engine.execute import execute
+
+    summary = execute(cfg)
+    _results.append(summary)
+    # Sweepers optimise the returned value: the best validation value of the objective.
+    return summary.get("objective", {}).get("value", summary)
+
+
+def hydra_args(args: list[str]) -> tuple[list[str], bool]:
+    """Split Hydra's own flags from the overrides; returns (overrides, multirun)."""
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    overrides = [a for a in args if not a.startswith("-")]
+    return overrides, multirun
+
+
+def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
+    """Run ``taskhub run ARGS`` (overrides plus Hydra flags such as ``-m``); returns the jobs' summaries."""
+    overrides, multirun = hydra_args(args)
+    host = get_host()
+    task = config.check_task(host, config.task_from_overrides(overrides), multirun)
+    packages = config.search_packages(host, task)
+    config.check_choices(overrides, packages, task)
+    extra = ["hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in packages[:-1]) + "]"]
+    if distributed.world_size() > 1:
+        if not any(o.startswith("hydra.run.dir=") for o in overrides):
+            raise UserError("under torchrun pass hydra.run.dir=DIR so that every process uses one run directory")
+        if distributed.rank() != 0:
+            extra.append("hydra.output_subdir=null")  # only rank 0 writes
+    register_schemas()
+    main = hydra.main(version_base="1.3", config_path=f"pkg://{config.HOST_CONFIGS}", config_name=config_name)(_job)
+    saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    # Errors propagate to our caller, which prints user errors as one line (Hydra would print a traceback).
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv = ["taskhub", *args, *extra]
+    start = len(_results)
+    try:
+        main()
+    finally:
+        sys.argv = saved_argv
+        if saved_env is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_env
+    results = _results[start:]
+    del _results[start:]
+    return results
