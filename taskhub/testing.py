@@ -1,0 +1,38 @@
+"""Helpers for testing taskhub plugins (the built-in plugins' tests use them too)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A folder under ``../shared/data`` (beside the checkout), or ``TASKHUB_SHARED_DATA``; tests
+    should ``pytest.skip`` when it does not exist."""
+    base = Path(os.environ.get("TASKHUB_SHARED_DATA", SHARED_DATA))
+    return base.joinpath(*parts)
+
+
+def run_task(task: str, run_dir: Path, *overrides: str) -> dict[str, Any]:
+    """Run ``task`` in this process (as ``taskhub run`` does) into ``run_dir`` on the CPU, quietly."""
+    import taskhub
+
+    args = [f"hydra.run.dir={run_dir}", "trainer.device=cpu", "trainer.progress=none", *overrides]
+    return taskhub.run(task, args)
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python -m taskhub ARGS`` in a subprocess (text output captured, never raises)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "taskhub", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "summary.json").read_text())
