@@ -1,0 +1,1 @@
+"""taskhub_detection: a built-in taskhub plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""taskhub_forecast: a built-in taskhub plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""taskhub_speech: a built-in taskhub plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""taskhub_sweep: a built-in taskhub plugin (work in progress)."""

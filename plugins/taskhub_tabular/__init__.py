@@ -1,0 +1,1 @@
+"""taskhub_tabular: a built-in taskhub plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""taskhub_text: a built-in taskhub plugin (work in progress)."""
