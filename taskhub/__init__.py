@@ -19,11 +19,14 @@ __version__ = "0.1.0"
 __all__ = ["hookimpl", "Task", "Data", "UserError", "run", "load", "__version__"]
 
 
-def run(task: str, overrides: Any = (), multirun: bool = False, **settings: Any) -> Any:
-    """Run a task as ``taskhub run`` does and return its summary (see :func:`taskhub.api.run`)."""
+def run(task: str, overrides: Any = (), multirun: bool = False, data: Any = None, **settings: Any) -> Any:
+    """Run a task as ``taskhub run`` does and return its summary (see :func:`taskhub.api.run`).
+
+    ``data``: in-memory data for tasks with a ``dataset=arrays`` config, e.g. ``data=(X, y)``.
+    """
     from taskhub.api import run as _run
 
-    return _run(task, overrides, multirun=multirun, **settings)
+    return _run(task, overrides, multirun=multirun, data=data, **settings)
 
 
 def load(ckpt: Any, overrides: Any = (), device: str = "auto") -> Predictor:

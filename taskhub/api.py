@@ -1,7 +1,7 @@
 """The Python API: ``taskhub.run`` (what the CLI's ``run`` does) and ``taskhub.load`` (predict)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +13,38 @@ from taskhub.engine.device import pick_device
 from taskhub.plugins import get_host
 
 
-def run(task: str, overrides: Sequence[str] = (), multirun: bool = False, **settings: Any) -> dict[str, Any] | list[dict[str, Any]]:
+#: Keras-style keyword names and the overrides they stand for: ``run("tabular", data=(X, y), epochs=10, batch_size=32)``.
+ALIASES = {"epochs": "trainer.max_epochs", "batch_size": "dataset.batch_size", "lr": "optimizer.lr",
+           "device": "trainer.device"}
+
+
+def run(task: str, overrides: Sequence[str] = (), multirun: bool = False, data: Any = None,
+        **settings: Any) -> dict[str, Any] | list[dict[str, Any]]:
     """Run ``taskhub run task=TASK OVERRIDES`` in this process and return its summary.
 
-    Keyword arguments are more overrides: ``run("vision", max_epochs=1)`` is not a thing, but
-    ``run("vision", ["trainer.max_epochs=1"], seed=3)`` and ``run("vision", model="mlp")`` are.
-    With ``multirun=True`` the list of every job's summary is returned.
+    Keyword arguments are more overrides: ``run("vision", ["trainer.max_epochs=1"], seed=3)``
+    and ``run("vision", model="mlp")``; ``epochs``, ``batch_size``, ``lr`` and ``device`` are
+    short for ``trainer.max_epochs``, ``dataset.batch_size``, ``optimizer.lr`` and ``trainer.device``.
+    ``data`` passes in-memory data (numpy arrays, pandas frames) to tasks that ship a
+    ``dataset=arrays`` config: one training set such as ``(X, y)``, or
+    ``{"train": ..., "val": ..., "test": ...}``. With ``multirun=True`` the list of every
+    job's summary is returned.
     """
+    from taskhub.data.memory import register_data, release_data
     from taskhub.launch import launch
 
-    args = [f"task={task}", *overrides, *(f"{k}={_value(v)}" for k, v in settings.items())]
-    results = launch([*args, *(["-m"] if multirun else [])])
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    args = [f"task={task}", *overrides, *(f"{ALIASES.get(k, k)}={_value(v)}" for k, v in settings.items())]
+    key = register_data(data) if data is not None else None
+    if key is not None:
+        # Configs are text: the task's arrays builder finds the objects by this key.
+        args += ["dataset=arrays", f"dataset.key={key}"]
+    try:
+        results = launch([*args, *(["-m"] if multirun else [])])
+    finally:
+        if key is not None:
+            release_data(key)
     if multirun:
         return results
     return results[-1] if results else {}
@@ -47,10 +68,19 @@ class Predictor:
 
     @torch.inference_mode()
     def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        """One dict per input. A single path or string is one input; arrays, tensors and data
+        frames go to the task whole (it knows whether they are rows, images or one series)."""
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
+        elif not _is_array_like(inputs) and isinstance(inputs, Iterable) and not isinstance(inputs, Mapping):
+            inputs = list(inputs)
         self.model.eval()
-        return list(self.task.predict(self.model, list(inputs) if isinstance(inputs, Iterable) else inputs))
+        return list(self.task.predict(self.model, inputs))
+
+
+def _is_array_like(x: Any) -> bool:
+    # numpy arrays, torch tensors, pandas frames and series, without importing numpy or pandas here.
+    return hasattr(x, "shape") and hasattr(x, "__len__")
 
 
 def load(ckpt: str | Path, overrides: Sequence[str] = (), device: str = "auto") -> Predictor:

@@ -8,3 +8,6 @@ __all__ = [
     "InMemoryDataset", "seeded_split", "split_indices", "expand_paths", "require_dir", "require_file",
     "dataset_kwargs", "LOADER_KEYS",
 ]
+from taskhub.data.memory import memory_data, register_data, release_data
+
+__all__ += ["memory_data", "register_data", "release_data"]

@@ -1,0 +1,159 @@
+"""Tabular classification and regression: the Task that ties the MLP, table sources and metrics to the engine."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryF1Score, MulticlassAccuracy,
+                                         MulticlassAUROC, MulticlassF1Score)
+
+from taskhub import Data, Task, UserError
+from taskhub.data import InMemoryDataset, dataset_kwargs
+from taskhub_tabular.datasets import Table
+from taskhub_tabular.encoding import Encoder
+
+
+class TabularTask(Task):
+    """Predict a label column from feature columns.
+
+    Two classes use one logit and binary cross-entropy (the spec's sigmoid output), more
+    classes use softmax cross-entropy, and regression uses MSE on a target standardised
+    with training statistics (metrics are reported in the original units).
+    """
+
+    name = "tabular"
+    objective = ("val/accuracy", "max")
+    metrics = ("accuracy", "f1", "auroc", "mae", "rmse", "r2")
+
+    def __init__(self, cfg) -> None:
+        super().__init__(cfg)
+        self.encoder: Encoder | None = None
+
+    # --- building -------------------------------------------------------------------------
+    def build_data(self, stage: str) -> Data:
+        kwargs = dataset_kwargs(self.cfg.dataset)
+        missing = kwargs.pop("missing", "mean")
+        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
+        table: Table = instantiate(builder, **kwargs)
+        if self.encoder is None:  # fit on the training split only; eval and resume reuse the checkpoint's
+            if stage != "fit" or table.train is None:
+                raise UserError("tabular: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")
+            self.encoder = Encoder.fit(table.train, table.label, table.features, table.categorical,
+                                       str(self.cfg.task.get("kind", "auto")), missing, table.source)
+            self._set_objective()
+        elif table.label != self.encoder.label:
+            raise UserError(f"dataset.label={table.label}: the checkpoint was trained to predict '{self.encoder.label}'")
+        splits = {}
+        for name in ("train", "val", "test"):
+            frame = getattr(table, name)
+            if frame is None or len(frame) == 0 or (stage == "eval" and name == "train"):
+                splits[name] = None
+                continue
+            splits[name] = InMemoryDataset(self.encoder.encode(frame, f"{table.source} ({name} split)"))
+        return Data(**splits)
+
+    def _set_objective(self) -> None:
+        # Which metric to optimise depends on the data (auto kind), so it is set per instance.
+        assert self.encoder is not None
+        self.objective = ("val/accuracy", "max") if self.encoder.kind == "classification" else ("val/rmse", "min")
+
+    @property
+    def _outputs(self) -> int:
+        assert self.encoder is not None
+        n = len(self.encoder.classes)
+        return 1 if self.encoder.kind == "regression" or n == 2 else n
+
+    def build_model(self) -> torch.nn.Module:
+        assert self.encoder is not None, "build_data (or load_state_dict) must run first"
+        return instantiate(self.cfg.model, in_features=len(self.encoder.numeric), out_features=self._outputs,
+                           cardinalities=self.encoder.cardinalities)
+
+    def build_metrics(self) -> MetricCollection:
+        assert self.encoder is not None
+        if self.encoder.kind == "regression":
+            return MetricCollection({"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),
+                                     "r2": R2Score()})
+        n = len(self.encoder.classes)
+        if n == 2:
+            return MetricCollection({"accuracy": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()})
+        return MetricCollection({"accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
+                                 "f1": MulticlassF1Score(num_classes=n, average="macro"),
+                                 "auroc": MulticlassAUROC(num_classes=n)})
+
+    # --- steps ----------------------------------------------------------------------------
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = out.float()
+        if self.encoder.kind == "regression":
+            return F.mse_loss(out.squeeze(-1), target)
+        if out.shape[-1] == 1:
+            return F.binary_cross_entropy_with_logits(out.squeeze(-1), target.float())
+        return F.cross_entropy(out, target)
+
+    def training_step(self, model, batch) -> torch.Tensor:
+        return self._loss(model(batch["num"], batch["cat"]), batch["target"])
+
+    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+        out = model(batch["num"], batch["cat"]).float()
+        target = batch["target"]
+        if self.encoder.kind == "regression":
+            scale = self.encoder.target_std
+            metrics.update(out.squeeze(-1) * scale + self.encoder.target_mean, target * scale + self.encoder.target_mean)
+        elif out.shape[-1] == 1:
+            metrics.update(out.squeeze(-1).sigmoid(), target)
+        else:
+            metrics.update(out.softmax(-1), target)
+        return self._loss(out, target)
+
+    def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
+        """Raw feature rows: a DataFrame, dicts (column -> value), or arrays/lists in training column order."""
+        enc = self.encoder
+        frame = enc.clean(rows_frame(inputs, enc.features), "predict input", with_label=False)
+        device = next(model.parameters()).device
+        tensors = {k: v.to(device) for k, v in enc.features_tensors(frame).items()}
+        out = model(tensors["num"], tensors["cat"]).float().cpu()
+        if enc.kind == "regression":
+            for value in (out.squeeze(-1) * enc.target_std + enc.target_mean).tolist():
+                yield {"prediction": value}
+            return
+        probs = torch.cat([1 - out.sigmoid(), out.sigmoid()], -1) if out.shape[-1] == 1 else out.softmax(-1)
+        for row in probs.tolist():
+            best = int(np.argmax(row))
+            yield {"label": enc.classes[best],
+                   "probabilities": {str(c): round(p, 6) for c, p in zip(enc.classes, row)}}
+
+    # --- state ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"encoder": self.encoder.state_dict() if self.encoder else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("encoder"):
+            self.encoder = Encoder.from_state(state["encoder"])
+            self._set_objective()
+
+
+def rows_frame(inputs: Any, features: list[str]) -> pd.DataFrame:
+    """Feature rows in any of the accepted shapes as a DataFrame with the training columns."""
+    if isinstance(inputs, pd.DataFrame):
+        return inputs.reset_index(drop=True)
+    if isinstance(inputs, Mapping):
+        inputs = [inputs]
+    if isinstance(inputs, torch.Tensor):
+        inputs = inputs.cpu().numpy()
+    rows = list(inputs)
+    if rows and all(isinstance(r, Mapping) for r in rows):
+        return pd.DataFrame(rows)
+    array = np.asarray(rows, dtype=object)
+    if array.ndim == 1:  # one row given flat
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != len(features):
+        raise UserError(f"predict: each row needs {len(features)} values in the order {features[:20]}, "
+                        f"got shape {tuple(array.shape)}; or pass dicts / a DataFrame with those columns")
+    frame = pd.DataFrame(array, columns=features)
+    return frame.infer_objects()
