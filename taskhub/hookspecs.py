@@ -101,3 +101,15 @@ def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
     :param run: the run.
     :param summary: what ``summary.json`` will hold.
     """
+
+
+@hookspec
+def on_sweep_end(sweep_dir: Path) -> None:
+    """Called once in the launching process after a multirun (``taskhub run -m``) has finished.
+
+    Called whatever the sweeper (grid or Optuna) and launcher (in-process, joblib, SLURM); not
+    called when the sweep was interrupted. The sweep plugin writes ``sweep_summary.csv`` and
+    ``sweep_summary.json`` here and prints the runs sorted by the objective.
+
+    :param sweep_dir: the sweep directory (``hydra.sweep.dir``); each job's run directory is below it.
+    """

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import hydra
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from taskhub import config
@@ -26,6 +27,16 @@ def _job(cfg: DictConfig) -> Any:
     return summary.get("objective", {}).get("value", summary)
 
 
+class SweepEnd(Callback):
+    """Calls the ``on_sweep_end`` hook when a multirun ends. A Hydra callback, because only Hydra's
+    launching process knows the (resolved) sweep directory, whichever launcher ran the jobs."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from pathlib import Path
+
+        get_host().hook.on_sweep_end(sweep_dir=Path(str(config.hydra.sweep.dir)))
+
+
 def hydra_args(args: list[str]) -> tuple[list[str], bool]:
     """Split Hydra's own flags from the overrides; returns (overrides, multirun)."""
     multirun = any(a in ("-m", "--multirun") for a in args)
@@ -41,6 +52,8 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     packages = config.search_packages(host, task)
     config.check_choices(overrides, packages, task)
     extra = ["hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in packages[:-1]) + "]"]
+    if multirun:
+        extra.append("+hydra.callbacks.taskhub_sweep_end._target_=taskhub.launch.SweepEnd")
     if distributed.world_size() > 1:
         if not any(o.startswith("hydra.run.dir=") for o in overrides):
             raise UserError("under torchrun pass hydra.run.dir=DIR so that every process uses one run directory")
@@ -51,7 +64,8 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     # Errors propagate to our caller, which prints user errors as one line (Hydra would print a traceback).
     os.environ["HYDRA_FULL_ERROR"] = "1"
-    sys.argv = ["taskhub", *args, *extra]
+    # Flags first: Hydra's argparse rejects overrides split by a flag (`a=1 -m b=2`).
+    sys.argv = ["taskhub", *(a for a in args if a.startswith("-")), *overrides, *extra]
     start = len(_results)
     try:
         main()

@@ -1,1 +1,59 @@
-"""taskhub_sweep: a built-in taskhub plugin (work in progress)."""
+"""taskhub_sweep: hyperparameter sweeps for every task (a built-in taskhub plugin).
+
+- grid sweeps (Hydra's own ``-m``): a table of every run sorted by the objective at the end,
+  also written as ``sweep_summary.csv`` / ``sweep_summary.json`` (``on_sweep_end``);
+- ``sweep=optuna``: taskhub's Optuna sweeper (resumable SQLite study, pruning, parallel trials);
+- ``taskhub sweep report DIR [--promote NAME]``.
+
+Heavy imports (optuna, pandas, matplotlib) happen inside the hooks that need them.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import taskhub
+
+CONFIGS = "taskhub_sweep.configs"
+
+
+@taskhub.hookimpl
+def config_package(task: str) -> str:
+    """``sweep/``, ``hydra/sweeper/`` and ``hydra/launcher/`` apply to every task.
+
+    The Optuna sweeper these configs name is registered with Hydra here: this hook runs in the
+    launching process before Hydra starts, exactly when the configs join a run.
+    """
+    from taskhub_sweep.hydra_sweeper import register_with_hydra
+
+    register_with_hydra()
+    return CONFIGS
+
+
+@taskhub.hookimpl
+def on_epoch_end(run: Any, epoch: int, metrics: dict[str, float]) -> None:
+    from taskhub_sweep import pruning
+
+    pruning.report(run, epoch, metrics)
+
+
+@taskhub.hookimpl
+def on_fit_end(run: Any, summary: dict[str, Any]) -> None:
+    from taskhub_sweep import pruning
+
+    pruning.annotate(run, summary)
+
+
+@taskhub.hookimpl
+def on_sweep_end(sweep_dir: Path) -> None:
+    from taskhub_sweep.summary import summarize
+
+    summarize(sweep_dir)
+
+
+@taskhub.hookimpl
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    from taskhub_sweep.report import add_commands
+
+    add_commands(subparsers)
