@@ -1,0 +1,174 @@
+"""Object detection: the Task that ties detectors, box datasets and mAP to the engine.
+
+Batches are ``(images, targets)``: lists of uint8 (C, H, W) tensors (sizes may differ) and of
+target dicts (xyxy pixel ``boxes``, ``labels``, ``iscrowd``). Models take float images in 0..1
+and return losses in training and ``{boxes, scores, labels}`` per image otherwise.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torchmetrics import MetricCollection
+
+from taskhub import Data, Task, UserError
+from taskhub.data import dataset_kwargs, expand_paths
+from taskhub_detection.data import IMAGE_SUFFIXES, DetectionData, collate, read_image
+
+log = logging.getLogger("taskhub")
+
+
+def as_float(images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    return [im.float() / 255.0 if not im.dtype.is_floating_point else im for im in images]
+
+
+class DetectionTask(Task):
+    """Find objects of named classes; reports COCO mAP, mAP@50, mAP@75 and per-class AP."""
+
+    name = "detection"
+    objective = ("val/map", "max")
+    metrics = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_100")
+
+    def __init__(self, cfg) -> None:
+        super().__init__(cfg)
+        self.labels: list[str] = []
+
+    # --- building -------------------------------------------------------------------------
+    def build_data(self, stage: str) -> Data:
+        kwargs = dataset_kwargs(self.cfg.dataset)
+        augment = kwargs.pop("augment", None)
+        if stage == "eval" and self.labels and "classes" in kwargs and kwargs["classes"] is None:
+            kwargs["classes"] = list(self.labels)  # a VOC folder's classes are the checkpoint's
+        data: DetectionData = instantiate(OmegaConf.create({"_target_": self.cfg.dataset._target_}), **kwargs)
+        if stage == "fit" and not self.labels:
+            self.labels = list(data.labels)
+        elif data.labels != self.labels:
+            self._remap(data)
+        if augment and data.train is not None:
+            from taskhub_detection.augment import augmentation
+
+            data.train.transform = augmentation(list(augment))
+        return Data(train=data.train, val=data.val, test=data.test, collate=collate)
+
+    def _remap(self, data: DetectionData) -> None:
+        """Another dataset's labels mapped onto the checkpoint's class names (never refitted)."""
+        unknown = [n for n in data.labels if n not in self.labels]
+        if unknown:
+            raise UserError(f"dataset classes {unknown[:10]} are not among the checkpoint's {self.labels[:20]}; "
+                            f"evaluate on data with the trained class names")
+        lookup = torch.tensor([self.labels.index(n) for n in data.labels], dtype=torch.long)
+        for split in (data.train, data.val, data.test):
+            if split is not None:
+                split.targets = [{**t, "labels": lookup[t["labels"]]} if len(t["labels"]) else t
+                                 for t in split.targets]
+        data.labels = list(self.labels)
+
+    def build_model(self) -> torch.nn.Module:
+        return instantiate(self.cfg.model, num_classes=len(self.labels))
+
+    def build_metrics(self) -> MetricCollection:
+        from taskhub_detection.metrics import DetectionMAP
+
+        return MetricCollection({"map": DetectionMAP(backend=str(self.cfg.task.get("map_backend", "faster_coco_eval")))})
+
+    def batch_size(self, batch: Any) -> int:
+        return len(batch[0])
+
+    # --- steps ----------------------------------------------------------------------------
+    def training_step(self, model, batch) -> torch.Tensor:
+        images, targets = batch
+        losses = model(as_float(images), targets)
+        return sum(losses.values())
+
+    def evaluation_step(self, model, batch, metrics) -> None:
+        images, targets = batch
+        preds = model(as_float(images))
+        metrics.update([{k: p[k].float() if k != "labels" else p[k] for k in ("boxes", "scores", "labels")}
+                        for p in preds], [{"boxes": t["boxes"].float(), "labels": t["labels"], "iscrowd": t["iscrowd"]}
+                                          for t in targets])
+        return None
+
+    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+        from taskhub_detection.draw import draw, save_png
+
+        threshold = float(self.cfg.task.get("score_threshold", 0.3))
+        out_dir = self.cfg.task.get("predict_dir")
+        device = next(model.parameters()).device
+        for name, image in _as_images(inputs):
+            pred = model(as_float([image.to(device)]))[0]
+            keep = pred["scores"] >= threshold
+            boxes, scores, labels = pred["boxes"][keep].cpu(), pred["scores"][keep].cpu(), pred["labels"][keep].cpu()
+            row: dict[str, Any] = {
+                "input": name,
+                "boxes": [[round(float(v), 2) for v in b] for b in boxes],
+                "labels": [self.labels[int(y)] for y in labels],
+                "scores": [round(float(s), 4) for s in scores],
+            }
+            if out_dir:
+                png = Path(str(out_dir)) / f"{Path(name).stem}.png"
+                row["drawn"] = str(save_png(draw(image, boxes, labels.tolist(), self.labels, scores.tolist()), png))
+            yield row
+
+    # --- artefacts and state --------------------------------------------------------------
+    def plots(self, run) -> None:
+        self._per_class(run)
+        self._val_pictures(run)
+
+    def _per_class(self, run) -> None:
+        rows = {}
+        for split in ("val", "test"):
+            table = run.results.get(split, {}).get(f"{split}/per_class")
+            if table is not None and table.numel():
+                rows[split] = {self.labels[int(c)] if 0 <= int(c) < len(self.labels) else str(int(c)): round(float(ap), 4)
+                               for c, ap in zip(table[0].tolist(), table[1].tolist())}
+        if rows:
+            (run.dir / "per_class_ap.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+    @torch.inference_mode()
+    def _val_pictures(self, run) -> None:
+        """A few validation images, predicted boxes (left) beside the true ones (right)."""
+        from taskhub_detection.draw import draw, save_png, side_by_side
+
+        dataset = run.data.val if run.data else None
+        count = int(self.cfg.task.get("plot_images", 4))
+        if dataset is None or not count:
+            return
+        model = run.model.eval()
+        threshold = float(self.cfg.task.get("score_threshold", 0.3))
+        for i in range(min(count, len(dataset))):
+            image, tgt = dataset.load(i)
+            pred = model(as_float([image.to(run.device)]))[0]
+            keep = pred["scores"] >= threshold
+            left = draw(image, pred["boxes"][keep], pred["labels"][keep].tolist(), self.labels, pred["scores"][keep].tolist())
+            right = draw(image, tgt["boxes"], tgt["labels"].tolist(), self.labels)
+            save_png(side_by_side(left, right), run.dir / "val_boxes" / f"{i:02d}.png")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"labels": list(self.labels)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.labels = list(state["labels"])
+
+
+def _as_images(inputs: Sequence[Any]) -> Iterable[tuple[str, torch.Tensor]]:
+    """(name, uint8 image) pairs from paths, directories, globs, or (C, H, W) / (H, W, C) arrays."""
+    import numpy as np
+
+    paths = [x for x in inputs if isinstance(x, (str, Path))]
+    others = [x for x in inputs if not isinstance(x, (str, Path))]
+    for p in expand_paths(paths, IMAGE_SUFFIXES) if paths else []:
+        yield str(p), read_image(p)[0]
+    for i, x in enumerate(others):
+        t = torch.as_tensor(np.asarray(x))
+        if t.dim() == 3 and t.shape[0] not in (1, 3) and t.shape[-1] in (1, 3):
+            t = t.permute(2, 0, 1)
+        if t.dtype.is_floating_point:
+            t = (t.clamp(0, 1) * 255).round()
+        t = t.to(torch.uint8)
+        yield f"array[{i}]", t.expand(3, -1, -1) if t.shape[0] == 1 else t

@@ -1,0 +1,124 @@
+"""torchvision's detectors by name, behind the same interface as :class:`CenterNet`.
+
+torchvision reserves label 0 for background, so labels shift by one on the way in and out and
+``num_classes`` grows by one. Nothing downloads unless a torchvision weights name is given:
+``weights`` and ``weights_backbone`` may be local state-dict files.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from taskhub import UserError
+
+log = logging.getLogger("taskhub")
+
+#: model name -> how that family names its score threshold, NMS IoU and max-detections arguments
+DETECTORS: dict[str, tuple[str, str, str]] = {
+    "fasterrcnn_mobilenet_v3_large_fpn": ("box_score_thresh", "box_nms_thresh", "box_detections_per_img"),
+    "fasterrcnn_mobilenet_v3_large_320_fpn": ("box_score_thresh", "box_nms_thresh", "box_detections_per_img"),
+    "fasterrcnn_resnet50_fpn": ("box_score_thresh", "box_nms_thresh", "box_detections_per_img"),
+    "fasterrcnn_resnet50_fpn_v2": ("box_score_thresh", "box_nms_thresh", "box_detections_per_img"),
+    "retinanet_resnet50_fpn": ("score_thresh", "nms_thresh", "detections_per_img"),
+    "retinanet_resnet50_fpn_v2": ("score_thresh", "nms_thresh", "detections_per_img"),
+    "fcos_resnet50_fpn": ("score_thresh", "nms_thresh", "detections_per_img"),
+    "ssdlite320_mobilenet_v3_large": ("score_thresh", "nms_thresh", "detections_per_img"),
+    "ssd300_vgg16": ("score_thresh", "nms_thresh", "detections_per_img"),
+}
+
+
+def _is_file_like(value: str) -> bool:
+    return Path(value).suffix in (".pt", ".pth", ".bin") or "/" in value or Path(value).exists()
+
+
+def _read_state(path: str, setting: str) -> dict[str, torch.Tensor]:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise UserError(f"{setting}={path}: file not found (give a local state-dict file, or a torchvision "
+                        f"weights name such as DEFAULT to download)")
+    state = torch.load(p, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]  # a taskhub or torchvision-references checkpoint
+    if not isinstance(state, dict):
+        raise UserError(f"{setting}={path}: not a state dict")
+    return state
+
+
+def load_matching(module: nn.Module, state: dict[str, torch.Tensor], setting: str) -> int:
+    """Load the tensors of ``state`` whose names (after dropping a common prefix) and shapes match
+    ``module``; returns how many. Heads sized for other classes are skipped, and said so."""
+    own = module.state_dict()
+    best: dict[str, torch.Tensor] = {}
+    for prefix in ("", "net.", "features.", "backbone.", "backbone.body.", "body.", "module."):
+        cand = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        matched = {k: v for k, v in cand.items() if k in own and own[k].shape == v.shape}
+        if len(matched) > len(best):
+            best = matched
+    if not best:
+        raise UserError(f"{setting}: none of its {len(state)} tensors fit this model; is it for another architecture?")
+    skipped = len([k for k in own if k not in best])
+    if skipped:
+        log.info("%s: loaded %d tensors, %d left at their initial values (e.g. a head for other classes)",
+                 setting, len(best), skipped)
+    module.load_state_dict(best, strict=False)
+    return len(best)
+
+
+class TorchvisionDetector(nn.Module):
+    """A torchvision detector by name (``model.name=fasterrcnn_mobilenet_v3_large_fpn``)."""
+
+    def __init__(self, num_classes: int, name: str = "fasterrcnn_mobilenet_v3_large_fpn",
+                 weights: str | None = None, weights_backbone: str | None = None,
+                 min_size: int | None = None, max_size: int | None = None, score_threshold: float = 0.05,
+                 nms_iou: float = 0.5, max_detections: int = 100, trainable_backbone_layers: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__()
+        import torchvision
+
+        if name not in DETECTORS:
+            close = difflib.get_close_matches(name, list(DETECTORS), n=1, cutoff=0.5)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"unknown torchvision detector '{name}' (model.name){hint}; choose one of: "
+                            f"{', '.join(sorted(DETECTORS))}")
+        score_key, nms_key, max_key = DETECTORS[name]
+        options: dict[str, Any] = {score_key: score_threshold, nms_key: nms_iou, max_key: int(max_detections), **kwargs}
+        if not name.startswith("ssd"):
+            options.update({k: v for k, v in (("min_size", min_size), ("max_size", max_size)) if v is not None})
+        if trainable_backbone_layers is not None:
+            options["trainable_backbone_layers"] = int(trainable_backbone_layers)
+        hub = weights if weights and not _is_file_like(str(weights)) else None
+        hub_backbone = weights_backbone if weights_backbone and not _is_file_like(str(weights_backbone)) else None
+        # hub weights come with COCO's 91 classes: build that head, then swap the class layer below
+        self.net = torchvision.models.get_model(
+            name, weights=hub, weights_backbone=hub_backbone,
+            **({} if hub else {"num_classes": num_classes + 1}), **options)
+        if hub:
+            self._resize_head(num_classes + 1)
+        if weights and not hub:
+            load_matching(self.net, _read_state(str(weights), "model.weights"), "model.weights")
+        if weights_backbone and not hub_backbone:
+            body = getattr(self.net.backbone, "body", self.net.backbone)
+            load_matching(body, _read_state(str(weights_backbone), "model.weights_backbone"), "model.weights_backbone")
+
+    def _resize_head(self, classes: int) -> None:
+        net = self.net
+        if hasattr(net, "roi_heads"):
+            from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+
+            net.roi_heads.box_predictor = FastRCNNPredictor(net.roi_heads.box_predictor.cls_score.in_features, classes)
+        else:
+            raise UserError(f"model.weights={type(net).__name__}: pretrained hub weights are supported for Faster "
+                            f"R-CNN only; pass a local file for other detectors")
+
+    def forward(self, images: list[torch.Tensor], targets: list[dict] | None = None):
+        if self.training:
+            shifted = [{"boxes": t["boxes"][t["iscrowd"] == 0].float(), "labels": t["labels"][t["iscrowd"] == 0] + 1}
+                       for t in targets or []]
+            return self.net([im.float() for im in images], shifted)
+        out = self.net([im.float() for im in images])
+        return [{**o, "labels": o["labels"] - 1} for o in out]
