@@ -1,0 +1,206 @@
+"""Text classification: the Task that ties tokenizers, text models, datasets and metrics to the engine."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch.utils.data import Dataset
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
+from taskhub import Data, Task, UserError
+from taskhub.data import dataset_kwargs
+from taskhub_text.readers import Examples
+from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
+
+log = logging.getLogger("taskhub")
+
+
+class EncodedTexts(Dataset):
+    """Token-id sequences of different lengths with their label ids; batched by :func:`collate`."""
+
+    def __init__(self, ids: list[list[int]], labels: list[int]) -> None:
+        self.ids = [torch.tensor(x, dtype=torch.long) for x in ids]
+        self.labels = torch.tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.ids[index], self.labels[index]
+
+
+class Collate:
+    """Pad a batch to its own longest sequence (dynamic padding) and keep the true lengths.
+
+    A class, not a closure, so DataLoader workers can pickle it."""
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        seqs = [ids for ids, _ in items]
+        return {
+            "input_ids": torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=self.pad_id),
+            "lengths": torch.tensor([len(s) for s in seqs], dtype=torch.long),
+            "label": torch.stack([label for _, label in items]),
+        }
+
+
+class TextTask(Task):
+    """Classify texts into named classes; reports accuracy, macro F1 and a confusion matrix."""
+
+    name = "text"
+    objective = ("val/accuracy", "max")
+    metrics = ("accuracy", "f1_macro", "confusion_matrix")
+
+    def __init__(self, cfg) -> None:
+        super().__init__(cfg)
+        self.labels: list[str] = []
+        self.tokenizer: TextTokenizer | None = None
+        self.restored = False  # state came from a checkpoint: the model's rows come from it too
+
+    # --- building -------------------------------------------------------------------------
+    def _tcfg(self, key: str, default: Any = None) -> Any:
+        tok = self.cfg.task.get("tokenizer") or {}
+        value = tok.get(key, default)
+        return default if value is None else value
+
+    def build_data(self, stage: str) -> Data:
+        kwargs = dataset_kwargs(self.cfg.dataset)
+        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
+        data = instantiate(builder, **kwargs)
+        if stage == "fit" and data.train is not None and not self.labels:
+            self.labels = sorted(set(data.train.labels), key=_label_order)
+            if len(self.labels) < 2:
+                raise UserError(f"the training split has {len(self.labels)} class ({', '.join(self.labels)}); "
+                                f"classification needs at least two labels")
+        if self.tokenizer is None:
+            if stage != "fit" or data.train is None:
+                raise UserError("no tokenizer: evaluate a checkpoint that carries one")
+            self.tokenizer = self._new_tokenizer(data.train.texts)
+        pad = self.tokenizer.pad_id
+        return Data(train=self._encode(data.train, "train") if stage == "fit" else None,
+                    val=self._encode(data.val, "val"), test=self._encode(data.test, "test"), collate=Collate(pad))
+
+    def _new_tokenizer(self, texts: list[str]) -> TextTokenizer:
+        max_length = self._tcfg("max_length", 256)
+        pretrained = self._tcfg("pretrained") or self.cfg.model.get("pretrained")
+        if pretrained:
+            return pretrained_tokenizer(str(pretrained), max_length)
+        tok = train_tokenizer(texts, kind=self._tcfg("kind", "word"), vocab_size=self._tcfg("vocab_size", 20000),
+                              min_frequency=self._tcfg("min_frequency", 1), lowercase=self._tcfg("lowercase", True),
+                              max_length=max_length)
+        log.info("tokenizer: %s, %d tokens, trained on %d training texts", self._tcfg("kind", "word"),
+                 tok.vocab_size, len(texts))
+        return tok
+
+    def _encode(self, examples: Examples | None, split: str) -> EncodedTexts | None:
+        """Token ids and label ids; a label the training split never had stops the run at its line."""
+        if examples is None or not len(examples):
+            return None
+        assert self.tokenizer is not None
+        index = {name: i for i, name in enumerate(self.labels)}
+        ys = []
+        for label, origin in zip(examples.labels, examples.origins):
+            if label not in index:
+                raise UserError(f"{origin}: label '{label}' in the {split} split does not occur in training "
+                                f"(known labels: {', '.join(self.labels[:20])}); fix the label or add training examples")
+            ys.append(index[label])
+        return EncodedTexts(self.tokenizer.encode(examples.texts), ys)
+
+    def build_model(self) -> torch.nn.Module:
+        if self.tokenizer is None:
+            raise UserError("no tokenizer: build the data (or load a checkpoint) before the model")
+        extra = {}
+        if self.cfg.model.get("vectors") and not self.restored:
+            extra["vocab"] = self.tokenizer.vocab()  # align pretrained vectors to our ids (first build only)
+        return instantiate(self.cfg.model, vocab_size=self.tokenizer.vocab_size, num_classes=len(self.labels),
+                           pad_id=self.tokenizer.pad_id, **extra)
+
+    def build_metrics(self) -> MetricCollection:
+        n = len(self.labels)
+        return MetricCollection({
+            "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
+            "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
+            "confusion_matrix": MulticlassConfusionMatrix(num_classes=n),
+        })
+
+    # --- steps ----------------------------------------------------------------------------
+    def training_step(self, model, batch) -> torch.Tensor:
+        logits = model(batch["input_ids"], batch["lengths"])
+        return F.cross_entropy(logits, batch["label"], label_smoothing=float(self.cfg.task.get("label_smoothing", 0.0)))
+
+    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+        logits = model(batch["input_ids"], batch["lengths"])
+        metrics.update(logits, batch["label"])
+        return F.cross_entropy(logits, batch["label"])
+
+    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+        """Files (one text per line, or CSV/TSV/JSONL with the text column) and literal strings."""
+        from taskhub_text.predict_inputs import gather_inputs
+
+        assert self.tokenizer is not None
+        items = gather_inputs(inputs, self._predict_columns(), self.cfg.dataset.get("encoding") or "utf-8")
+        device = next(model.parameters()).device
+        batch_size = int(self.cfg.dataset.get("eval_batch_size") or self.cfg.dataset.get("batch_size", 64))
+        collate = Collate(self.tokenizer.pad_id)
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            ids = self.tokenizer.encode([text for _, text in chunk])
+            batch = collate([(torch.tensor(x), torch.tensor(0)) for x in ids])
+            probs = model(batch["input_ids"].to(device), batch["lengths"].to(device)).float().softmax(-1).cpu()
+            for (origin, text), p in zip(chunk, probs.tolist()):
+                best = max(range(len(p)), key=p.__getitem__)
+                yield {"input": origin, "text": text, "label": self.labels[best],
+                       "probabilities": {label: round(q, 6) for label, q in zip(self.labels, p)}}
+
+    def _predict_columns(self) -> list[str]:
+        """The text column(s) of CSV/JSONL predict files: task.text_columns, else the dataset's, else 'text'."""
+        cols = self.cfg.task.get("text_columns") or self.cfg.dataset.get("text_columns") or "text"
+        cols = OmegaConf.to_container(cols) if OmegaConf.is_config(cols) else cols
+        return [str(c) for c in ([cols] if isinstance(cols, (str, int)) else cols)]
+
+    # --- artefacts and state --------------------------------------------------------------
+    def plots(self, run) -> None:
+        """The tokenizer and labels beside the checkpoints (what predict needs), and a confusion matrix."""
+        if self.tokenizer is not None:
+            self.tokenizer.save(Path(run.dir) / "tokenizer.json")
+        (Path(run.dir) / "labels.json").write_text(json.dumps(self.labels, indent=1) + "\n")
+        for split in ("test", "val"):
+            matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
+            if matrix is not None:
+                from taskhub_text.plots import plot_confusion_matrix
+
+                plot_confusion_matrix(Path(run.dir) / "confusion_matrix.png", matrix, self.labels,
+                                      title=f"{split} confusion matrix")
+                return
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"labels": list(self.labels), "tokenizer": self.tokenizer.to_json() if self.tokenizer else None,
+                "max_length": self.tokenizer.max_length if self.tokenizer else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.labels = list(state["labels"])
+        if state.get("tokenizer"):
+            self.tokenizer = TextTokenizer.from_json(state["tokenizer"], state.get("max_length"))
+        self.restored = True
+
+    def model_name(self) -> str:
+        target = str(self.cfg.model.get("_target_", "model")).rsplit(".", 1)[-1]
+        return str(self.cfg.model.get("cell", target)) if target == "RecurrentClassifier" else target
+
+
+def _label_order(label: str) -> tuple[int, float | str]:
+    """Numeric labels in numeric order (2 before 10), then names alphabetically."""
+    try:
+        return (0, float(label))
+    except ValueError:
+        return (1, label)

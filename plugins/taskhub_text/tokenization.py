@@ -1,0 +1,122 @@
+"""Tokenizers: trained on the training split (word-level, WordPiece or BPE) or loaded pretrained.
+
+Every tokenizer is held as a Hugging Face ``tokenizers.Tokenizer`` so it serialises to one JSON
+string: the checkpoint carries it (``torch.load(weights_only=True)`` accepts strings) and the run
+directory gets ``tokenizer.json``, so eval and predict use exactly the training vocabulary.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from taskhub import UserError
+
+PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
+KINDS = ("word", "wordpiece", "bpe")
+
+
+class TextTokenizer:
+    """Text to id lists. Every text gets at least one id (``[UNK]`` for a text with no token),
+    so no sequence has length 0 (packed recurrences reject those)."""
+
+    def __init__(self, tokenizer, max_length: int | None = None) -> None:
+        self.tok = tokenizer
+        self.max_length = max_length
+        if max_length:
+            tokenizer.enable_truncation(int(max_length))
+        else:
+            tokenizer.no_truncation()
+        tokenizer.no_padding()  # padding is per batch, in the collate function
+        self.pad_id = self._special_id((PAD, "<pad>", "[pad]", "<|endoftext|>"), default=0)
+        self.unk_id = self._special_id((UNK, "<unk>", "[unk]"), default=self.pad_id)
+
+    def _special_id(self, names: Sequence[str], default: int) -> int:
+        for name in names:
+            i = self.tok.token_to_id(name)
+            if i is not None:
+                return int(i)
+        return default
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.tok.get_vocab_size(with_added_tokens=True))
+
+    def vocab(self) -> list[str]:
+        """Tokens by id (for aligning pretrained word vectors)."""
+        pairs = self.tok.get_vocab(with_added_tokens=True)
+        out = [""] * self.vocab_size
+        for token, i in pairs.items():
+            if i < len(out):
+                out[i] = token
+        return out
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        encodings = self.tok.encode_batch(list(texts))
+        return [e.ids if e.ids else [self.unk_id] for e in encodings]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tok.decode(list(ids))
+
+    def to_json(self) -> str:
+        return self.tok.to_str()
+
+    @classmethod
+    def from_json(cls, text: str, max_length: int | None = None) -> TextTokenizer:
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_str(text), max_length)
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+
+def train_tokenizer(texts: Iterable[str], kind: str = "word", vocab_size: int = 20000, min_frequency: int = 1,
+                    lowercase: bool = True, max_length: int | None = 256) -> TextTokenizer:
+    """A new tokenizer fitted on ``texts`` (the training split only, so nothing leaks from val/test)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    if kind not in KINDS:
+        from taskhub.errors import unknown_choice
+
+        raise unknown_choice("tokenizer kind", kind, KINDS, "(task.tokenizer.kind)")
+    specials = [PAD, UNK] if kind == "word" else [PAD, UNK, CLS, SEP]
+    common = dict(vocab_size=int(vocab_size), min_frequency=int(min_frequency), special_tokens=specials)
+    if kind == "word":
+        tok = Tokenizer(models.WordLevel(unk_token=UNK))
+        trainer = trainers.WordLevelTrainer(**common)
+    elif kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token=UNK))
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(**common)
+    else:
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        trainer = trainers.BpeTrainer(**common)
+    norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    tok.normalizer = normalizers.Sequence(norms)
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()  # words and punctuation apart
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    return TextTokenizer(tok, max_length)
+
+
+def pretrained_tokenizer(name_or_path: str, max_length: int | None = 256) -> TextTokenizer:
+    """A pretrained tokenizer: a ``tokenizer.json`` file, a folder holding one (or a transformers
+    tokenizer), or a Hugging Face hub name (that one downloads)."""
+    from tokenizers import Tokenizer
+
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_file():
+        return TextTokenizer(Tokenizer.from_file(str(path)), max_length)
+    if (path / "tokenizer.json").is_file():
+        return TextTokenizer(Tokenizer.from_file(str(path / "tokenizer.json")), max_length)
+    try:
+        from transformers import AutoTokenizer
+
+        fast = AutoTokenizer.from_pretrained(str(name_or_path), use_fast=True)
+    except Exception as exc:  # offline, unknown name, no fast tokenizer
+        raise UserError(f"task.tokenizer.pretrained={name_or_path}: cannot load a tokenizer "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); pass a local "
+                        f"tokenizer.json or a folder holding one") from None
+    backend = getattr(fast, "backend_tokenizer", None)
+    if backend is None:
+        raise UserError(f"task.tokenizer.pretrained={name_or_path}: no fast (tokenizers) version of this tokenizer")
+    return TextTokenizer(Tokenizer.from_str(backend.to_str()), max_length)
