@@ -88,7 +88,7 @@ class OptunaSweeper(Sweeper):
         settings = cfg.get("sweep")
         if settings is None or "n_trials" not in settings:
             raise UserError("the taskhub Optuna sweeper is configured by sweep=optuna")
-        params = OmegaConf.to_container(settings.get("params") or {}, resolve=True)
+        params = _plain(settings.get("params")) or {}
         space = search.parse(arguments, params)
         space.fixed = [o for o in space.fixed if not o.startswith(_PER_TRIAL)]
         if not space.distributions:
@@ -157,7 +157,7 @@ class OptunaSweeper(Sweeper):
                 study.tell(t.number, state=optuna.trial.TrialState.FAIL)
                 study.enqueue_trial(t.params, user_attrs={"rerun_of": t.number})
         if not study.get_trials(deepcopy=False):
-            for params in OmegaConf.to_container(settings.get("enqueue") or [], resolve=True):
+            for params in _plain(settings.get("enqueue")) or []:
                 study.enqueue_trial(dict(params))
 
     def _launcher(self, n_jobs: int) -> Launcher:
@@ -220,6 +220,11 @@ def _log_best(study: optuna.Study, metric: str) -> None:
         return
     log.info("optuna: best trial %d: %s=%.4g with %s", best.number, metric, best.value,
              " ".join(search.as_overrides(best.params)))
+
+
+def _plain(node: Any) -> Any:
+    """A config node as plain Python (None stays None)."""
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
 
 
 def _read_json(path: Path) -> dict[str, Any]:
