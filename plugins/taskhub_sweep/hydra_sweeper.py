@@ -196,12 +196,13 @@ class OptunaSweeper(Sweeper):
             error: BaseException = ValueError(f"the run returned no objective value ({value!r})")
         else:
             error = ret._return_value if isinstance(ret._return_value, BaseException) else RuntimeError(str(ret._return_value))
-        message = f"{type(error).__name__}: {error}"
+        message = " ".join(f"{type(error).__name__}: {error}".split())
         log.warning("optuna: trial %d failed (%s); the sweep goes on", trial.number, message)
         trial.set_user_attr("error", message[:2000])
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "error.txt").write_text("".join(traceback.format_exception(error)))
+            # First line: the error in one line (the sweep summary shows it); then the traceback.
+            (run_dir / "error.txt").write_text(message + "\n\n" + "".join(traceback.format_exception(error)))
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return False
 

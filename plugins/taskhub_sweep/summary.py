@@ -42,7 +42,7 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
         summary: dict[str, Any] = {}
         if (run_dir / "summary.json").is_file():
             summary = json.loads((run_dir / "summary.json").read_text())
-        error = (run_dir / "error.txt").read_text().strip().splitlines()[-1:] if (run_dir / "error.txt").is_file() else []
+        error = (run_dir / "error.txt").read_text().strip().splitlines()[:1] if (run_dir / "error.txt").is_file() else []
         objective = objective or {k: summary["objective"][k] for k in ("name", "mode")} if summary.get("objective") else objective
         value = (summary.get("objective") or {}).get("value")
         status = ("pruned" if summary.get("sweep", {}).get("pruned") else "ok") if summary else \
