@@ -1,0 +1,154 @@
+"""``taskhub sweep report DIR [--promote NAME]``: the best run, the table, importances and plots.
+
+Works on any sweep directory: an Optuna sweep (``sweep.json`` names its study) adds the
+trials' states and errors, parameter importances and Optuna's plots; a grid sweep gets the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from taskhub import UserError
+from taskhub_sweep.summary import summarize
+
+log = logging.getLogger("taskhub")
+
+#: Overrides of the best run that a promoted experiment leaves out: plumbing, not parameters.
+_NOT_PROMOTED = ("task", "sweep", "sweep.", "hydra.", "trainer.num_threads", "trainer.progress", "trainer.device")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    sweep = subparsers.add_parser("sweep", help="hyperparameter sweeps: taskhub sweep report DIR")
+    verbs = sweep.add_subparsers(dest="sweep_command", metavar="VERB")
+    report = verbs.add_parser("report", help="best run, table, importances and plots of a sweep directory")
+    report.add_argument("dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
+    report.add_argument("--promote", metavar="NAME", help="write the best run's overrides as experiment NAME")
+    report.add_argument("--to", type=Path, metavar="DIR",
+                        help="folder for the promoted experiment (default: the host's configs/experiment)")
+    report.add_argument("--no-plots", action="store_true", help="skip importances and PNG plots")
+    report.set_defaults(handler=cmd_report)
+    sweep.set_defaults(handler=lambda args: sweep.print_help() or 1)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    sweep_dir: Path = args.dir
+    if not sweep_dir.is_dir():
+        raise UserError(f"{sweep_dir}: no such sweep directory")
+    result = summarize(sweep_dir)
+    if result is None:
+        raise UserError(f"{sweep_dir}: no runs found (expected subfolders with .hydra/)")
+    meta = _read_json(sweep_dir / "sweep.json")
+    if meta:
+        _optuna_report(sweep_dir, meta, plots=not args.no_plots)
+    best = result["best"]
+    if best is None:
+        raise UserError(f"{sweep_dir}: no run finished with an objective value")
+    objective = result["objective"]
+    print(f"best: run {best['run']} {objective.get('name')}={best['value']:.4f} "
+          + " ".join(f"{k}={v}" for k, v in best["overrides"].items() if k in result["params"]))
+    if args.promote:
+        path = promote(Path(best["run_dir"]), args.promote, args.to, note=(
+            f"run {best['run']} of {sweep_dir}, {objective.get('name')}={best['value']:.4f} ({objective.get('mode')})"))
+        print(f"promoted to {path}: taskhub run task={_task(Path(best['run_dir']))} experiment={args.promote}")
+    return 0
+
+
+def _optuna_report(sweep_dir: Path, meta: dict[str, Any], plots: bool) -> None:
+    import optuna
+
+    study = optuna.load_study(study_name=meta["study_name"], storage=meta["storage"])
+    counts: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    print(f"study {study.study_name}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+        if t.user_attrs.get("error"):
+            print(f"  trial {t.number} failed: {t.user_attrs['error'][:200]}")
+    if not plots:
+        return
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) >= 2:
+        try:
+            importances = optuna.importance.get_param_importances(study)
+            (sweep_dir / "param_importances.json").write_text(json.dumps(importances, indent=2) + "\n")
+            print("importances: " + ", ".join(f"{k}={v:.2f}" for k, v in importances.items()))
+        except Exception as exc:  # e.g. a single distinct value: nothing to attribute
+            log.warning("parameter importances not computed: %s", exc)
+    _plots(study, sweep_dir)
+
+
+def _plots(study: Any, sweep_dir: Path) -> None:
+    """Optuna's matplotlib plots as PNGs (plotly is not needed)."""
+    import warnings
+
+    import matplotlib
+    import optuna
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as vis
+
+    for name, plot in (("optimization_history", vis.plot_optimization_history),
+                       ("parallel_coordinate", vis.plot_parallel_coordinate),
+                       ("param_importances", vis.plot_param_importances)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                ax = plot(study)
+            figure = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+            figure.savefig(sweep_dir / f"{name}.png", dpi=100, bbox_inches="tight")
+            plt.close(figure)
+        except Exception as exc:  # too few trials for a plot is not an error of the report
+            log.warning("%s plot skipped: %s", name, exc)
+
+
+def experiment_dir() -> Path:
+    """The host's ``configs/experiment`` folder, where ``experiment=NAME`` is looked up."""
+    return Path(str(resources.files("taskhub.configs") / "experiment"))
+
+
+def promote(run_dir: Path, name: str, to: Path | None = None, note: str = "") -> Path:
+    """Write ``run_dir``'s overrides as ``<to>/<name>.yaml``, a ``# @package _global_`` experiment."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise UserError(f"--promote {name}: use letters, digits, - and _")
+    overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    hydra_cfg = yaml.safe_load((run_dir / ".hydra" / "hydra.yaml").read_text())
+    groups = set((hydra_cfg.get("hydra", {}).get("runtime", {}).get("choices") or {}))
+    defaults: list[Any] = []
+    values = OmegaConf.create({})
+    for item in OverridesParser.create().parse_overrides(
+            [o for o in overrides if not o.lstrip("+~").partition("=")[0].startswith(_NOT_PROMOTED)]):
+        key = item.key_or_group
+        if key in groups and item.package is None:
+            defaults.append({f"override /{key}": item.value()})
+        else:
+            OmegaConf.update(values, key, item.value(), force_add=True)
+    folder = to or experiment_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    body = {"defaults": [*defaults, "_self_"], **OmegaConf.to_container(values)}
+    header = (f"# @package _global_\n# Promoted by `taskhub sweep report --promote {name}` from {note}.\n"
+              f"# Use: taskhub run task={_task(run_dir)} experiment={name}\n")
+    path.write_text(header + yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def _task(run_dir: Path) -> str:
+    cfg = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text()) or {}
+    return str(cfg.get("task", {}).get("name", "NAME"))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
