@@ -1,0 +1,180 @@
+"""Time-series forecasting: the Task that ties windows, forecast models and metrics to the engine."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
+
+from taskhub import Data, Task, UserError
+from taskhub.data import InMemoryDataset, dataset_kwargs
+from taskhub_forecast.datasets import Series
+from taskhub_forecast.metrics import RelativeMAE
+from taskhub_forecast.windows import make_windows, seasonal_naive, window_starts
+
+
+class ForecastTask(Task):
+    """Forecast the next ``horizon`` steps of every value column from the last ``input_length``.
+
+    Values are standardised per column with training-range statistics. With
+    ``task.window_norm=last`` each window is also shifted by its last observed value (and the
+    forecast shifted back), so a trend that carries the test range above anything seen in
+    training does not push the model off its inputs. Metrics are in the data's units, and every
+    evaluation reports the seasonal-naive baseline beside the model.
+    """
+
+    name = "forecast"
+    objective = ("val/mae", "min")
+    metrics = ("mae", "rmse", "mape", "naive_mae", "relative_mae")
+
+    def __init__(self, cfg) -> None:
+        super().__init__(cfg)
+        self.columns: list[str] = []
+        self.mean: list[float] = []
+        self.std: list[float] = []
+        self.series: Series | None = None  # kept for plots (not checkpointed: it is data)
+        t = cfg.task
+        self.input_length, self.horizon = int(t.input_length), int(t.horizon)
+        self.stride, self.season = int(t.get("stride", 1)), int(t.get("season") or 1)
+        self.window_norm = str(t.get("window_norm", "last"))
+        if self.window_norm not in ("last", "none"):
+            raise UserError(f"task.window_norm={self.window_norm}: choose last or none")
+
+    # --- building -------------------------------------------------------------------------
+    def build_data(self, stage: str) -> Data:
+        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
+        series: Series = instantiate(builder, **dataset_kwargs(self.cfg.dataset))
+        if not self.columns:  # fit: statistics of the training range only; eval and resume reuse them
+            if stage != "fit":
+                raise UserError("forecast: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")
+            train = series.values[: series.train_end]
+            self.columns = list(series.columns)
+            self.mean = train.mean(axis=0).tolist()
+            self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0).tolist()
+        elif list(series.columns) != self.columns:
+            raise UserError(f"{series.source}: value columns {series.columns} differ from the checkpoint's {self.columns}")
+        self.series = series
+        scaled = self.scale(series.values)
+        bounds = {"train": (0, series.train_end), "val": (series.train_end, series.val_end),
+                  "test": (series.val_end, len(scaled))}
+        splits: dict[str, InMemoryDataset | None] = {}
+        for name, (begin, end) in bounds.items():
+            starts = window_starts(begin, end, self.input_length, self.horizon, self.stride if name == "train" else 1)
+            if stage == "eval" and name == "train" or len(starts) == 0:
+                splits[name] = None
+                continue
+            splits[name] = InMemoryDataset(make_windows(scaled, starts, self.input_length, self.horizon))
+        if splits["train"] is None and stage == "fit":
+            raise UserError(f"{series.source}: the training range ({series.train_end} steps) is shorter than one window "
+                            f"(input_length {self.input_length} + horizon {self.horizon}); use a longer series or "
+                            "smaller task.input_length / task.horizon")
+        return Data(**splits)
+
+    def scale(self, values: np.ndarray) -> np.ndarray:
+        return (values - np.asarray(self.mean)) / np.asarray(self.std)
+
+    def build_model(self) -> torch.nn.Module:
+        n = len(self.columns)
+        return instantiate(self.cfg.model, in_channels=n, out_channels=n, horizon=self.horizon,
+                           input_length=self.input_length)
+
+    def build_metrics(self) -> MetricCollection:
+        # Updated one by one (the naive baseline takes other inputs), hence no compute groups.
+        return MetricCollection({"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),
+                                 "mape": MeanAbsolutePercentageError(), "naive_mae": MeanAbsoluteError(),
+                                 "relative_mae": RelativeMAE()}, compute_groups=False)
+
+    # --- steps ----------------------------------------------------------------------------
+    def forward(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Scaled forecast [batch, horizon, channels] of scaled windows ``x``."""
+        if self.window_norm == "none":
+            return model(x).float()
+        last = x[:, -1:, :]
+        return model(x - last).float() + last
+
+    def training_step(self, model, batch) -> torch.Tensor:
+        return F.mse_loss(self.forward(model, batch["x"]), batch["y"])
+
+    def _unscale(self, t: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean, device=t.device, dtype=t.dtype)
+        std = torch.tensor(self.std, device=t.device, dtype=t.dtype)
+        return t * std + mean
+
+    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+        pred = self.forward(model, batch["x"])
+        naive = seasonal_naive(batch["x"], self.horizon, self.season)
+        truth = self._unscale(batch["y"].float())
+        pred_raw, naive_raw = self._unscale(pred), self._unscale(naive.float())
+        for key in ("mae", "rmse", "mape"):
+            metrics[key].update(pred_raw.flatten(), truth.flatten())
+        metrics["naive_mae"].update(naive_raw.flatten(), truth.flatten())
+        metrics["relative_mae"].update(pred_raw, naive_raw, truth)
+        return F.mse_loss(pred, batch["y"])
+
+    def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
+        """The next ``horizon`` values after each series: a 1-D/2-D array or list, a pandas
+        Series or DataFrame (value columns by name), or a list of those. Uses the last ``input_length`` steps."""
+        device = next(model.parameters()).device
+        for i, series in enumerate(_as_series_list(inputs)):
+            values = self._values(series, i)
+            x = torch.tensor(self.scale(values[-self.input_length:]), dtype=torch.float32, device=device)[None]
+            forecast = self._unscale(self.forward(model, x))[0].cpu()
+            naive = self._unscale(seasonal_naive(x, self.horizon, self.season).float())[0].cpu()
+            single = len(self.columns) == 1
+            yield {"input": i, "columns": self.columns,
+                   "forecast": forecast[:, 0].tolist() if single else forecast.tolist(),
+                   "seasonal_naive": naive[:, 0].tolist() if single else naive.tolist()}
+
+    def _values(self, series: Any, i: int) -> np.ndarray:
+        if isinstance(series, pd.DataFrame):
+            missing = [c for c in self.columns if c not in series.columns]
+            if missing and series.shape[1] != len(self.columns):
+                raise UserError(f"predict input {i}: no column(s) {missing}; the model forecasts {self.columns}")
+            series = series[self.columns] if not missing else series
+        values = np.asarray(series, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2 or values.shape[1] != len(self.columns):
+            raise UserError(f"predict input {i}: expected a series of {len(self.columns)} column(s), got shape {values.shape}")
+        if len(values) < self.input_length:
+            raise UserError(f"predict input {i}: {len(values)} steps, the model reads the last {self.input_length}")
+        return values
+
+    # --- artefacts and state --------------------------------------------------------------
+    def plots(self, run) -> None:
+        if self.series is None or run.data is None or run.data.test is None:
+            return
+        from taskhub_forecast.plots import plot_forecast
+
+        test = run.data.test.tensors
+        every = torch.arange(0, len(test["t"]), self.horizon)  # non-overlapping windows tile the test range
+        model = run.model.eval()
+        with torch.inference_mode():
+            x = test["x"][every].to(run.device)
+            pred = self._unscale(self.forward(model, x)).cpu()
+            naive = self._unscale(seasonal_naive(x, self.horizon, self.season).float()).cpu()
+        steps = (test["t"][every][:, None] + torch.arange(self.horizon)[None]).flatten().numpy()
+        plot_forecast(run.dir / "forecast.png", self.series, steps, pred.flatten(0, 1).numpy(),
+                      naive.flatten(0, 1).numpy(), context=self.input_length * 2)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "mean": self.mean, "std": self.std}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.columns, self.mean, self.std = list(state["columns"]), list(state["mean"]), list(state["std"])
+
+
+def _as_series_list(inputs: Any) -> list[Any]:
+    """One series (array, tensor, frame, or a flat list of numbers) or a list of series."""
+    if isinstance(inputs, (pd.DataFrame, pd.Series, np.ndarray, torch.Tensor)):
+        return [inputs]
+    items = list(inputs)
+    if items and all(np.isscalar(v) or (hasattr(v, "ndim") and v.ndim == 0) for v in items):
+        return [items]
+    return items
