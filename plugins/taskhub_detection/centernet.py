@@ -101,7 +101,8 @@ class CenterNet(nn.Module):
         ys = torch.arange(H, device=dev).view(1, H, 1)
         g = torch.exp(-((xs - ix.view(-1, 1, 1)) ** 2) / (2 * sx.view(-1, 1, 1) ** 2)
                       - ((ys - iy.view(-1, 1, 1)) ** 2) / (2 * sy.view(-1, 1, 1) ** 2))
-        heat.index_reduce_(0, labels, g, "amax", include_self=True)
+        onehot = F.one_hot(labels, self.num_classes).float()  # (K, C): each Gaussian into its class map
+        heat = (onehot[:, :, None, None] * g[:, None]).amax(0)
         reg[:, iy, ix] = torch.stack([cx - ix, cy - iy, bw.log(), bh.log()])
         mask[iy, ix] = True
         return heat, reg, mask

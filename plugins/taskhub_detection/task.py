@@ -75,6 +75,7 @@ class DetectionTask(Task):
     def build_metrics(self) -> MetricCollection:
         from taskhub_detection.metrics import DetectionMAP
 
+        logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # it logs a 12-line table per pass
         return MetricCollection({"map": DetectionMAP(backend=str(self.cfg.task.get("map_backend", "faster_coco_eval")))})
 
     def batch_size(self, batch: Any) -> int:
