@@ -25,9 +25,9 @@ def read_vectors(path: str | Path, vocab: Sequence[str], dim: int) -> tuple[torc
     if not p.is_file():
         raise UserError(f"model.vectors={path}: file not found (a GloVe/word2vec text file)")
     index = {tok: i for i, tok in enumerate(vocab)}
-    lower = {tok.lower(): i for i, tok in enumerate(vocab) if tok.lower() not in index}
+    folded = {tok.lower(): i for i, tok in enumerate(vocab)}
     weights = torch.randn(len(vocab), dim) * 0.1
-    found = set()
+    found: dict[int, bool] = {}  # row -> matched exactly (an exact match beats a case-folded one)
     with open(p, encoding="utf-8", errors="replace") as f:
         for line_no, line in enumerate(f, start=1):
             parts = line.rstrip().split(" ")
@@ -36,14 +36,15 @@ def read_vectors(path: str | Path, vocab: Sequence[str], dim: int) -> tuple[torc
             if len(parts) < 2:
                 continue
             word = parts[0]
-            i = index.get(word, lower.get(word.lower()))
-            if i is None or i in found:
+            exact = word in index
+            i = index[word] if exact else folded.get(word.lower())
+            if i is None or found.get(i) or (i in found and not exact):
                 continue
             if len(parts) - 1 != dim:
                 raise UserError(f"{p}:{line_no}: {len(parts) - 1}-dimensional vectors but model.embedding_dim={dim}; "
                                 f"set model.embedding_dim={len(parts) - 1}")
             weights[i] = torch.tensor([float(x) for x in parts[1:]])
-            found.add(i)
+            found[i] = exact
     return weights, len(found)
 
 
@@ -157,7 +158,7 @@ class BagOfEmbeddings(nn.Module):
     ``ngrams`` > 1), an optional hidden layer, then the classes. Fast and a strong baseline."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0, embedding_dim: int = 64,
-                 ngrams: int = 2, buckets: int = 200_000, hidden: int | None = None, dropout: float = 0.0,
+                 ngrams: int = 2, buckets: int = 20_000, hidden: int | None = None, dropout: float = 0.0,
                  vectors: str | None = None, freeze_vectors: bool = False, vocab: Sequence[str] | None = None) -> None:
         super().__init__()
         self.ngrams, self.buckets = int(ngrams), int(buckets)

@@ -80,7 +80,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "word", vocab_size: int = 
 
         raise unknown_choice("tokenizer kind", kind, KINDS, "(task.tokenizer.kind)")
     specials = [PAD, UNK] if kind == "word" else [PAD, UNK, CLS, SEP]
-    common = dict(vocab_size=int(vocab_size), min_frequency=int(min_frequency), special_tokens=specials)
+    common = dict(vocab_size=int(vocab_size), min_frequency=int(min_frequency), special_tokens=specials,
+                  show_progress=False)
     if kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=UNK))
         trainer = trainers.WordLevelTrainer(**common)
