@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from taskhub.engine import checkpoint
 from taskhub.engine.device import pick_device
+from taskhub.errors import UserError
 from taskhub.plugins import get_host
 
 
@@ -42,12 +43,27 @@ def run(task: str, overrides: Sequence[str] = (), multirun: bool = False, data: 
         args += ["dataset=arrays", f"dataset.key={key}"]
     try:
         results = launch([*args, *(["-m"] if multirun else [])])
+    except Exception as exc:
+        error = _user_error(exc)
+        if error is exc:
+            raise
+        raise error from None
     finally:
         if key is not None:
             release_data(key)
     if multirun:
         return results
     return results[-1] if results else {}
+
+
+def _user_error(exc: Exception) -> Exception:
+    """The UserError inside Hydra's InstantiationException wrappers, if any (as the CLI prints it)."""
+    from hydra.errors import InstantiationException
+
+    cause: BaseException = exc
+    while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    return cause if isinstance(cause, UserError) else exc
 
 
 def _value(v: Any) -> str:

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from hydra.utils import get_method, instantiate
 from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
 from taskhub import Data, Task, UserError
@@ -48,8 +47,7 @@ class ForecastTask(Task):
 
     # --- building -------------------------------------------------------------------------
     def build_data(self, stage: str) -> Data:
-        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
-        series: Series = instantiate(builder, **dataset_kwargs(self.cfg.dataset))
+        series: Series = get_method(self.cfg.dataset._target_)(**dataset_kwargs(self.cfg.dataset))  # UserErrors stay unwrapped
         if not self.columns:  # fit: statistics of the training range only; eval and resume reuse them
             if stage != "fit":
                 raise UserError("forecast: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")

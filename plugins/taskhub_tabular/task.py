@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from hydra.utils import get_method, instantiate
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryF1Score, MulticlassAccuracy,
                                          MulticlassAUROC, MulticlassF1Score)
@@ -40,8 +39,7 @@ class TabularTask(Task):
     def build_data(self, stage: str) -> Data:
         kwargs = dataset_kwargs(self.cfg.dataset)
         missing = kwargs.pop("missing", "mean")
-        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
-        table: Table = instantiate(builder, **kwargs)
+        table: Table = get_method(self.cfg.dataset._target_)(**kwargs)  # a plain call: UserErrors stay unwrapped
         if self.encoder is None:  # fit on the training split only; eval and resume reuse the checkpoint's
             if stage != "fit" or table.train is None:
                 raise UserError("tabular: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")
