@@ -16,12 +16,25 @@ from taskhub.plugins import get_host
 from taskhub.schema import register_schemas
 
 _results: list[dict[str, Any]] = []
+_user_errors: list[BaseException] = []
 
 
 def _job(cfg: DictConfig) -> Any:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from taskhub.cli import user_message
     from taskhub.engine.execute import execute
 
-    summary = execute(cfg)
+    try:
+        summary = execute(cfg)
+    except Exception as exc:
+        # A single run's user error is re-raised by launch() for the CLI to print as one line
+        # (Hydra would first print "Error executing job..."); sweeps see failures as failures.
+        if HydraConfig.get().mode == RunMode.RUN and user_message(exc) is not None:
+            _user_errors.append(exc)
+            return None
+        raise
     _results.append(summary)
     # Sweepers optimise the returned value: the best validation value of the objective.
     return summary.get("objective", {}).get("value", summary)
@@ -77,4 +90,8 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
             os.environ["HYDRA_FULL_ERROR"] = saved_env
     results = _results[start:]
     del _results[start:]
+    if _user_errors:
+        error = _user_errors[-1]
+        _user_errors.clear()
+        raise error
     return results

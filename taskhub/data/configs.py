@@ -5,12 +5,18 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from taskhub.errors import UserError
+
 #: Keys of a dataset config that the engine reads (batching), not the dataset builder.
 LOADER_KEYS = ("batch_size", "eval_batch_size", "num_workers", "pin_memory", "name")
 
 
 def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The dataset config as plain kwargs, without ``_target_`` and the engine's loader keys."""
+    missing = [k for k in OmegaConf.missing_keys(cfg) if k.split(".")[0] not in LOADER_KEYS]
+    if missing:
+        key = f"dataset.{missing[0]}"
+        raise UserError(f"{key} must be set for this dataset: pass {key}=...")
     data = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(data, dict)
     return {k: v for k, v in data.items() if k not in LOADER_KEYS and not k.startswith("_")}

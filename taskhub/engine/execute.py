@@ -87,12 +87,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     with progress:
         train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
     fit_seconds = time.perf_counter() - started
-    best_path = run.checkpoint_dir / "best.pt"
-    if best_path.is_file():  # test the best weights, not the last ones
-        model.load_state_dict(checkpoint.load(best_path)["model"])
-    final = {}
-    for split in ("val", "test"):
-        final.update(evaluate(run, split))
+    final = _final_results(run)
     run.state.pop("_autocast_dtype", None)
     summary = _summary(run, choices, final, train_seconds, fit_seconds)
     if run.is_main:
@@ -102,6 +97,20 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
         log.info("run directory: %s", run_dir)
         _log_results(summary)
     return summary
+
+
+def _final_results(run: Run) -> dict[str, Any]:
+    """Validation metrics of the best epoch, and test metrics of the best weights."""
+    best_row = next((row for row in run.history if row["epoch"] == run.best_epoch), None)
+    if best_row is None or run.best_epoch != run.epoch:
+        best_path = run.checkpoint_dir / "best.pt"
+        if best_path.is_file():  # test the best weights, not the last ones
+            checkpoint.unwrap(run.model).load_state_dict(checkpoint.load(best_path)["model"])
+    final: dict[str, Any] = {k: v for k, v in (best_row or {}).items() if k.startswith("val/")}
+    if best_row is None:
+        final.update(evaluate(run, "val"))
+    final.update(evaluate(run, "test"))
+    return final
 
 
 def _restore(run: Run, ckpt: dict[str, Any]) -> None:
