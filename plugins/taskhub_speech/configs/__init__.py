@@ -1,0 +1,1 @@
+"""Hydra config groups of the speech plugin (task/, model/, dataset/)."""
