@@ -1,7 +1,7 @@
 """torchvision's detectors by name, behind the same interface as :class:`CenterNet`.
 
-torchvision reserves label 0 for background, so labels shift by one on the way in and out and
-``num_classes`` grows by one. Nothing downloads unless a torchvision weights name is given:
+Faster R-CNN and SSD reserve label 0 for background, so for them labels shift by one on the
+way in and out and ``num_classes`` grows by one; RetinaNet and FCOS score classes independently. Nothing downloads unless a torchvision weights name is given:
 ``weights`` and ``weights_backbone`` may be local state-dict files.
 """
 from __future__ import annotations
@@ -86,6 +86,7 @@ class TorchvisionDetector(nn.Module):
             raise UserError(f"unknown torchvision detector '{name}' (model.name){hint}; choose one of: "
                             f"{', '.join(sorted(DETECTORS))}")
         score_key, nms_key, max_key = DETECTORS[name]
+        self.shift = 1 if name.startswith(("fasterrcnn", "ssd")) else 0
         options: dict[str, Any] = {score_key: score_threshold, nms_key: nms_iou, max_key: int(max_detections), **kwargs}
         if not name.startswith("ssd"):
             options.update({k: v for k, v in (("min_size", min_size), ("max_size", max_size)) if v is not None})
@@ -96,9 +97,9 @@ class TorchvisionDetector(nn.Module):
         # hub weights come with COCO's 91 classes: build that head, then swap the class layer below
         self.net = torchvision.models.get_model(
             name, weights=hub, weights_backbone=hub_backbone,
-            **({} if hub else {"num_classes": num_classes + 1}), **options)
+            **({} if hub else {"num_classes": num_classes + self.shift}), **options)
         if hub:
-            self._resize_head(num_classes + 1)
+            self._resize_head(num_classes + self.shift)
         if weights and not hub:
             load_matching(self.net, _read_state(str(weights), "model.weights"), "model.weights")
         if weights_backbone and not hub_backbone:
@@ -117,8 +118,8 @@ class TorchvisionDetector(nn.Module):
 
     def forward(self, images: list[torch.Tensor], targets: list[dict] | None = None):
         if self.training:
-            shifted = [{"boxes": t["boxes"][t["iscrowd"] == 0].float(), "labels": t["labels"][t["iscrowd"] == 0] + 1}
+            shifted = [{"boxes": t["boxes"][t["iscrowd"] == 0].float(), "labels": t["labels"][t["iscrowd"] == 0] + self.shift}
                        for t in targets or []]
             return self.net([im.float() for im in images], shifted)
         out = self.net([im.float() for im in images])
-        return [{**o, "labels": o["labels"] - 1} for o in out]
+        return [{**o, "labels": o["labels"] - self.shift} for o in out]
