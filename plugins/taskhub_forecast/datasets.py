@@ -41,7 +41,7 @@ def cut_points(n: int, val_fraction: float, test_fraction: float) -> tuple[int, 
 
 
 def synthetic(length: int = 3000, season: int = 24, trend: float = 0.01, amplitude: float = 10.0,
-              noise: float = 1.0, ar: float = 0.5, level: float = 50.0, val_fraction: float = 0.15,
+              noise: float = 2.0, ar: float = 0.8, level: float = 50.0, val_fraction: float = 0.15,
               test_fraction: float = 0.15, seed: int = 0) -> Series:
     """A learnable hourly-like series, no download: level + linear trend + a daily cycle with a
     second harmonic + AR(1) noise. The trend moves the test range above anything seen in
