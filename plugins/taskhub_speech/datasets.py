@@ -48,7 +48,7 @@ def _missing(kind: str, source: str, missing: list[str], hint: str) -> UserError
 
 # --- built-in default -------------------------------------------------------------------------
 def dtmf(sample_rate: int, num_samples: int = 3000, val_fraction: float = 0.1, test_fraction: float = 0.1,
-         min_keys: int = 2, max_keys: int = 7, snr_db: tuple[float, float] = (0.0, 20.0), seed: int = 0) -> Corpus:
+         min_keys: int = 2, max_keys: int = 7, snr_db: tuple[float, float] = (5.0, 25.0), seed: int = 0) -> Corpus:
     """Generated keypad-tone sequences (see :mod:`taskhub_speech.dtmf`); no download."""
     from taskhub_speech.dtmf import generate
 

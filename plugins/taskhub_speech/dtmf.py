@@ -37,8 +37,8 @@ def sequence(rng: np.random.Generator, sample_rate: int, min_keys: int, max_keys
     keys = [KEYS[k] for k in rng.integers(0, len(KEYS), rng.integers(min_keys, max_keys + 1))]
     parts = [np.zeros(int(rng.uniform(0.02, 0.25) * sample_rate))]
     for key in keys:
-        parts.append(rng.uniform(0.2, 1.0) * tone(key, rng.uniform(0.05, 0.14), sample_rate, rng))
-        parts.append(np.zeros(int(rng.uniform(0.04, 0.15) * sample_rate)))
+        parts.append(rng.uniform(0.2, 1.0) * tone(key, rng.uniform(0.06, 0.15), sample_rate, rng))
+        parts.append(np.zeros(int(rng.uniform(0.05, 0.15) * sample_rate)))
     parts.append(np.zeros(int(rng.uniform(0.0, 0.2) * sample_rate)))
     wave = np.concatenate(parts)
     power = np.mean(wave**2) + 1e-12
@@ -48,7 +48,7 @@ def sequence(rng: np.random.Generator, sample_rate: int, min_keys: int, max_keys
 
 
 def generate(n: int, sample_rate: int, seed: int, min_keys: int = 2, max_keys: int = 7,
-             snr_db: tuple[float, float] = (0.0, 20.0)) -> list[tuple[torch.Tensor, str]]:
+             snr_db: tuple[float, float] = (5.0, 25.0)) -> list[tuple[torch.Tensor, str]]:
     rng = np.random.default_rng(seed)
     return [(torch.from_numpy(w), t) for w, t in
             (sequence(rng, sample_rate, min_keys, max_keys, snr_db) for _ in range(n))]
