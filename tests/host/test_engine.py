@@ -1,0 +1,100 @@
+"""The engine: learning, checkpoints, resume, early stopping, batching, precision choices."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from taskhub.data import InMemoryDataset
+from taskhub.engine import checkpoint
+from taskhub.engine.batches import Batches
+from taskhub.engine.device import autocast_dtype, pick_device
+from taskhub.errors import UserError
+from taskhub.testing import read_summary, run_task
+
+SMALL = ("dataset.num_samples=600", "model=mlp", "dataset.batch_size=32")
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_resume_continues_where_it_stopped(tmp_path):
+    first = tmp_path / "first"
+    run_task("vision", first, *SMALL, "trainer.max_epochs=2")
+    ckpt = checkpoint.load(first / "checkpoints" / "last.pt")
+    assert ckpt["epoch"] == 2 and len(ckpt["optimizer"]["state"]) > 0
+
+    # Continue the same run directory up to 4 epochs: epochs 3 and 4 only.
+    summary = run_task("vision", first, *SMALL, "trainer.max_epochs=4", "trainer.resume=auto")
+    rows = read_csv(first / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert summary["epochs"] == 4
+    resumed = checkpoint.load(first / "checkpoints" / "last.pt")
+    assert resumed["global_step"] == 2 * ckpt["global_step"]  # same number of steps per epoch, none repeated
+
+    # Resuming from a path into a new directory gives the same result as the uninterrupted run.
+    straight = tmp_path / "straight"
+    run_task("vision", straight, *SMALL, "trainer.max_epochs=4")
+    assert read_summary(straight)["test/accuracy"] == pytest.approx(summary["test/accuracy"], abs=1e-6)
+
+
+def test_resume_of_a_finished_run_only_tests(tmp_path):
+    run_task("vision", tmp_path / "a", *SMALL, "trainer.max_epochs=1")
+    summary = run_task("vision", tmp_path / "b", *SMALL, "trainer.max_epochs=1",
+                       f"trainer.resume={tmp_path / 'a' / 'checkpoints' / 'last.pt'}")
+    assert summary["epochs"] == 1 and "test/accuracy" in summary
+
+
+def test_early_stopping_stops_and_best_is_tested(tmp_path):
+    # lr=0 never improves: patience 2 stops after epoch 1 + 2 epochs without improvement.
+    summary = run_task("vision", tmp_path / "run", *SMALL, "optimizer.lr=0.0", "trainer.max_epochs=10",
+                       "trainer.early_stopping.patience=2")
+    assert summary["epochs"] == 3
+    assert summary["best_epoch"] == 1
+
+
+def test_gradient_accumulation_and_clipping_run(tmp_path):
+    summary = run_task("vision", tmp_path / "run", *SMALL, "trainer.max_epochs=1",
+                       "trainer.accumulate_grad_batches=4", "trainer.gradient_clip_val=1.0", "scheduler=cosine")
+    ckpt = checkpoint.load(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert ckpt["global_step"] == -(-15 // 4)  # 480 training samples / 32 = 15 batches -> 4 optimizer steps
+    assert summary["epochs"] == 1
+
+
+def test_in_memory_batches_slice_without_loader():
+    ds = InMemoryDataset({"x": torch.arange(10).float(), "y": torch.arange(10)})
+    batches = Batches(ds, batch_size=4, shuffle=True, collate=None, num_workers=0, seed=1)
+    assert batches.sliceable and len(batches) == 3
+    seen = torch.cat([b["y"] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10))
+    batches.set_epoch(2)
+    assert torch.cat([b["y"] for b in batches]).tolist() != seen.tolist()  # reshuffled per epoch
+
+    transformed = InMemoryDataset({"x": torch.arange(6).float()}, transform=lambda item: {"x": item["x"] * 2})
+    loader_batches = Batches(transformed, batch_size=4, shuffle=False, collate=None, num_workers=0, seed=1)
+    assert not loader_batches.sliceable
+    assert torch.cat([b["x"] for b in loader_batches]).tolist() == [0, 2, 4, 6, 8, 10]
+
+
+def test_device_and_precision_choices():
+    assert pick_device("cpu").type == "cpu"
+    assert autocast_dtype(torch.device("cpu"), "auto") is None
+    assert autocast_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
+    with pytest.raises(UserError, match="precision"):
+        autocast_dtype(torch.device("cpu"), "8")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="CUDA is not available"):
+            pick_device("cuda")
+
+
+def test_checkpoint_write_is_atomic(tmp_path):
+    run_task("vision", tmp_path / "run", *SMALL, "trainer.max_epochs=1")
+    files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert files == ["best.pt", "last.pt"]  # no temp files left behind
+    ckpt = checkpoint.load(tmp_path / "run" / "checkpoints" / "best.pt")
+    assert ckpt["config"]["task"]["name"] == "vision"
+    assert ckpt["task_state"]["labels"][0] == "circle"
+    assert set(ckpt) >= {"model", "optimizer", "scheduler", "epoch", "config", "task_state", "history"}
