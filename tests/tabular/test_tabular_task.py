@@ -106,7 +106,7 @@ def test_csv_errors_name_the_file_and_the_column(tmp_path):
 
 
 def test_parquet_source_with_given_test_file(tmp_path):
-    pytest.importorskip("pyarrow", reason="pyarrow does not import here (it needs a matching numpy)")
+    pytest.importorskip("pyarrow", exc_type=ImportError, reason="pyarrow does not import here (it needs a matching numpy)")
     frame = _regression_frame(200, 1)
     frame.iloc[:150].to_parquet(tmp_path / "train.parquet")
     frame.iloc[150:].to_parquet(tmp_path / "test.parquet")
