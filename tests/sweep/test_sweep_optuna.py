@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 import taskhub
-from taskhub.testing import cli, run_task
+from taskhub.cli import main
+from taskhub.testing import run_task
 from taskhub_sweep.report import experiment_dir
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -66,14 +67,13 @@ def test_sweep_prunes_bad_trial_and_records_failure(tmp_path, tiny):
     assert rows[str(pruned.number)]["status"] == "pruned"
 
 
-def test_sweep_report_and_promote(searched, tmp_path):
+def test_sweep_report_and_promote(searched, tmp_path, capsys):
     name = f"test_promoted_{tmp_path.name}"
     promoted = experiment_dir() / f"{name}.yaml"
     try:
-        result = cli("sweep", "report", str(searched), "--promote", name, timeout=300)
-        assert result.returncode == 0, result.stderr
+        assert main(["sweep", "report", str(searched), "--promote", name]) == 0
         best = _study(searched).best_trial
-        assert f"best: run {best.number}" in result.stdout
+        assert f"best: run {best.number}" in capsys.readouterr().out
         for png in ("optimization_history.png", "parallel_coordinate.png"):
             assert (searched / png).stat().st_size > 0
         assert "optimizer.lr" in json.loads((searched / "param_importances.json").read_text())
@@ -89,6 +89,6 @@ def test_sweep_report_and_promote(searched, tmp_path):
         promoted.unlink(missing_ok=True)
 
 
-def test_sweep_report_unknown_dir(tmp_path):
-    result = cli("sweep", "report", str(tmp_path / "nope"), timeout=120)
-    assert result.returncode == 2 and "no such sweep directory" in result.stderr
+def test_sweep_report_unknown_dir(tmp_path, capsys):
+    assert main(["sweep", "report", str(tmp_path / "nope")]) == 2
+    assert "no such sweep directory" in capsys.readouterr().err
