@@ -108,7 +108,7 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
         if progress.wants_value(step):
             progress.advance(step, {"loss": float(loss_sum) / max(samples, 1)})
     totals = distributed.all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(samples), device=device)]))
-    return float(totals[0] / totals[1].clamp_min(1)), samples
+    return float(totals[0] / totals[1].clamp_min(1)), int(totals[1])  # samples over all processes
 
 
 def step_scheduler(run: Run, row: dict[str, Any] | None, interval: str) -> None:
