@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from taskhub.api import Predictor
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "Task", "Data", "UserError", "run", "load", "__version__"]
+__all__ = ["hookimpl", "Task", "Data", "UserError", "run", "load", "task_class", "__version__"]
 
 
 def run(task: str, overrides: Any = (), multirun: bool = False, data: Any = None, **settings: Any) -> Any:
@@ -34,3 +34,10 @@ def load(ckpt: Any, overrides: Any = (), device: str = "auto") -> Predictor:
     from taskhub.api import load as _load
 
     return _load(ckpt, overrides, device=device)
+
+
+def task_class(name: str) -> type[Task]:
+    """The Task class registered as ``name`` by an installed plugin (loads plugins on first use)."""
+    from taskhub.plugins import get_host
+
+    return get_host().task_class(name)

@@ -143,12 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, sub = build_parser()
     debug = "--debug" in argv or bool(os.environ.get("TASKHUB_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]
     try:
         from taskhub.plugins import get_host
 
-        if argv and argv[0] not in ("run", "eval", "predict", "plugins", "--debug"):
+        if argv and argv[0] not in ("run", "eval", "predict", "plugins"):
             get_host().hook.register_commands(subparsers=sub)  # plugin verbs, e.g. `taskhub sweep`
-        args = parser.parse_args(argv)
+        if argv and argv[0] in ("run", "eval", "predict"):
+            # Everything after the verb is Hydra's (overrides, -m anywhere, --cfg job): no argparse.
+            handlers = {"run": cmd_run, "eval": cmd_eval, "predict": cmd_predict}
+            args = argparse.Namespace(command=argv[0], overrides=argv[1:], handler=handlers[argv[0]])
+        else:
+            args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             parser.print_help()
             return 1

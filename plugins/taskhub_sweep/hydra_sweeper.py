@@ -59,9 +59,9 @@ def register_with_hydra() -> None:
 
 def task_objective(task: str) -> tuple[str, str]:
     """The task's (metric, min|max). The host offers no public accessor yet (asked the lead)."""
-    from taskhub.plugins import get_host
+    from taskhub import task_class
 
-    return get_host().task_class(task).objective
+    return task_class(task).objective
 
 
 def cpu_count() -> int:
