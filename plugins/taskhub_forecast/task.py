@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ from hydra.utils import get_method, instantiate
 from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
 from taskhub import Data, Task, UserError
-from taskhub.data import InMemoryDataset, dataset_kwargs
-from taskhub_forecast.datasets import Series
+from taskhub.data import InMemoryDataset, dataset_kwargs, require_file
+from taskhub_forecast.datasets import Series, from_frame
 from taskhub_forecast.metrics import RelativeMAE
 from taskhub_forecast.windows import make_windows, seasonal_naive, window_starts
 
@@ -117,9 +118,11 @@ class ForecastTask(Task):
 
     def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
         """The next ``horizon`` values after each series: a 1-D/2-D array or list, a pandas
-        Series or DataFrame (value columns by name), or a list of those. Uses the last ``input_length`` steps."""
+        Series or DataFrame (value columns by name), a CSV path, or a list of those. Uses the last ``input_length`` steps."""
         device = next(model.parameters()).device
         for i, series in enumerate(_as_series_list(inputs)):
+            if isinstance(series, (str, Path)):  # ``taskhub predict ckpt=... input=history.csv``
+                series = self._read(series)
             values = self._values(series, i)
             x = torch.tensor(self.scale(values[-self.input_length:]), dtype=torch.float32, device=device)[None]
             forecast = self._unscale(self.forward(model, x))[0].cpu()
@@ -128,6 +131,15 @@ class ForecastTask(Task):
             yield {"input": i, "columns": self.columns,
                    "forecast": forecast[:, 0].tolist() if single else forecast.tolist(),
                    "seasonal_naive": naive[:, 0].tolist() if single else naive.tolist()}
+
+    def _read(self, path: str | Path) -> pd.DataFrame:
+        """A history CSV, ordered by the training config's time column when it has one."""
+        time_column = self.cfg.dataset.get("time_column")
+        columns = self.columns if self.columns != ["value"] else None
+        p = require_file(path, "input file")
+        frame = pd.read_csv(p)
+        return pd.DataFrame(from_frame(frame, time_column if time_column in frame.columns else None, columns,
+                                       str(path), 0, 0).values, columns=self.columns)
 
     def _values(self, series: Any, i: int) -> np.ndarray:
         if isinstance(series, pd.DataFrame):
@@ -170,9 +182,9 @@ class ForecastTask(Task):
 
 def _as_series_list(inputs: Any) -> list[Any]:
     """One series (array, tensor, frame, or a flat list of numbers) or a list of series."""
-    if isinstance(inputs, (pd.DataFrame, pd.Series, np.ndarray, torch.Tensor)):
+    if isinstance(inputs, (pd.DataFrame, pd.Series, np.ndarray, torch.Tensor, str, Path)):
         return [inputs]
     items = list(inputs)
-    if items and all(np.isscalar(v) or (hasattr(v, "ndim") and v.ndim == 0) for v in items):
+    if items and all((np.isscalar(v) and not isinstance(v, str)) or getattr(v, "ndim", None) == 0 for v in items):
         return [items]
     return items

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryF1Sc
                                          MulticlassAUROC, MulticlassF1Score)
 
 from taskhub import Data, Task, UserError
-from taskhub.data import InMemoryDataset, dataset_kwargs
+from taskhub.data import InMemoryDataset, dataset_kwargs, require_file
 from taskhub_tabular.datasets import Table
 from taskhub_tabular.encoding import Encoder
 
@@ -110,7 +111,8 @@ class TabularTask(Task):
         return self._loss(out, target)
 
     def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
-        """Raw feature rows: a DataFrame, dicts (column -> value), or arrays/lists in training column order."""
+        """Raw feature rows: a DataFrame, dicts (column -> value), arrays/lists in training column order,
+        or .csv/.parquet file paths."""
         enc = self.encoder
         frame = enc.clean(rows_frame(inputs, enc.features), "predict input", with_label=False)
         device = next(model.parameters()).device
@@ -136,10 +138,24 @@ class TabularTask(Task):
             self._set_objective()
 
 
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """Rows to predict from a .csv or .parquet file."""
+    p = require_file(path, "input file")
+    try:
+        return pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    except Exception as exc:  # the user needs the file and the reason, not pandas' traceback
+        raise UserError(f"{path}: cannot read rows ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+
+
 def rows_frame(inputs: Any, features: list[str]) -> pd.DataFrame:
     """Feature rows in any of the accepted shapes as a DataFrame with the training columns."""
     if isinstance(inputs, pd.DataFrame):
         return inputs.reset_index(drop=True)
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    if isinstance(inputs, list) and inputs and all(isinstance(x, (str, Path)) for x in inputs):
+        # ``taskhub predict ckpt=... input=rows.csv``: files of rows (extra columns, the label included, are ignored)
+        return pd.concat([read_rows(x) for x in inputs], ignore_index=True)
     if isinstance(inputs, Mapping):
         inputs = [inputs]
     if isinstance(inputs, torch.Tensor):

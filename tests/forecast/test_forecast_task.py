@@ -124,6 +124,8 @@ def test_user_csv_with_time_column_and_two_series(tmp_path, model):
     predictor = taskhub.load(tmp_path / "run" / "checkpoints" / "best.pt", device="cpu")
     [out] = predictor.predict(pd.read_csv(csv).sort_values("date").tail(30))
     assert out["columns"] == ["sales", "visits"] and np.array(out["forecast"]).shape == (7, 2)
+    [from_file] = predictor.predict(str(csv))  # a history file (shuffled rows: ordered by its date column)
+    np.testing.assert_allclose(from_file["forecast"], out["forecast"], rtol=1e-5)
 
 
 def test_csv_errors_name_the_column(tmp_path):

@@ -1,13 +1,15 @@
 """task=tabular end to end: learning on the default, CSV/parquet sources, training-only scaling, predict."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 import taskhub
-from taskhub.testing import run_task
+from taskhub.testing import cli, read_summary, run_task
 from taskhub_tabular.datasets import parquet, synthetic
 from taskhub_tabular.encoding import Encoder
 
@@ -94,6 +96,17 @@ def test_user_csv_regression_with_categories_and_missing_values(tmp_path):
     predictor = taskhub.load(tmp_path / "run" / "checkpoints" / "best.pt", device="cpu")
     out = predictor.predict({"size": 100.0, "age": 0.0, "city": "paris"})
     assert out[0]["prediction"] == pytest.approx(4.0, abs=2.0)
+
+    # The CLI: eval reuses the checkpoint's scaler and vocabularies; predict reads rows from a CSV.
+    best = tmp_path / "run" / "checkpoints" / "best.pt"
+    proc = cli("eval", f"ckpt={best}", f"hydra.run.dir={tmp_path / 'eval'}", "trainer.num_threads=1",
+               "trainer.progress=none")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_summary(tmp_path / "eval")["test/rmse"] == pytest.approx(summary["test/rmse"], rel=1e-4)
+    proc = cli("predict", f"ckpt={best}", f"input={csv}", "trainer.device=cpu")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1500 and "prediction" in lines[0]
 
 
 def test_csv_errors_name_the_file_and_the_column(tmp_path):
