@@ -45,6 +45,8 @@ class ForecastTask(Task):
         self.window_norm = str(t.get("window_norm", "last"))
         if self.window_norm not in ("last", "none"):
             raise UserError(f"task.window_norm={self.window_norm}: choose last or none")
+        # Fail before training, not at the first validation, when the baseline cannot be formed.
+        seasonal_naive(torch.zeros(1, self.input_length, 1), self.horizon, self.season)
 
     # --- building -------------------------------------------------------------------------
     def build_data(self, stage: str) -> Data:
