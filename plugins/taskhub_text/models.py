@@ -158,14 +158,20 @@ class BagOfEmbeddings(nn.Module):
     ``ngrams`` > 1), an optional hidden layer, then the classes. Fast and a strong baseline."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0, embedding_dim: int = 64,
-                 ngrams: int = 2, buckets: int = 20_000, hidden: int | None = None, dropout: float = 0.0,
+                 ngrams: int = 1, buckets: int = 20_000, hidden: int | None = None, dropout: float = 0.5,
                  vectors: str | None = None, freeze_vectors: bool = False, vocab: Sequence[str] | None = None) -> None:
         super().__init__()
         self.ngrams, self.buckets = int(ngrams), int(buckets)
         self.embedding = make_embedding(vocab_size, embedding_dim, pad_id, vectors, freeze_vectors, vocab)
         self.ngram_embedding = nn.Embedding(self.buckets, embedding_dim) if self.ngrams > 1 else None
-        if self.ngram_embedding is not None:
-            nn.init.normal_(self.ngram_embedding.weight, std=0.05)
+        # Small initial rows (fastText's uniform +-1/dim): with N(0, 1) rows the random part of a
+        # mean of embeddings swamps what training learns, and the bag learns slowly.
+        for table in (self.embedding, self.ngram_embedding):
+            if table is not None and not (vectors and vocab is not None and table is self.embedding):
+                with torch.no_grad():
+                    table.weight.uniform_(-1.0 / embedding_dim, 1.0 / embedding_dim)
+                    if table.padding_idx is not None:
+                        table.weight[table.padding_idx] = 0.0
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         if hidden:
             layers += [nn.Linear(embedding_dim, int(hidden)), nn.ReLU(), nn.Dropout(dropout)]
