@@ -101,7 +101,7 @@ class VisionTask(Task):
         for split in ("test", "val"):
             matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
             if matrix is not None:
-                from taskhub_vision.plots import plot_confusion_matrix
+                from taskhub.plots import plot_confusion_matrix
 
                 plot_confusion_matrix(run.dir / "confusion_matrix.png", matrix, self.labels, title=f"{split} confusion matrix")
                 return

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from taskhub.hookspecs import hookimpl
+from taskhub.plots import plot_learning_curves
 
 
 @hookimpl
@@ -32,31 +33,3 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
         writer.writeheader()
         writer.writerows(history)
     tmp.replace(path)
-
-
-def plot_learning_curves(path: Path, history: list[dict[str, Any]], monitor: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    extra = monitor if not monitor.endswith("loss") else None
-    fig, axes = plt.subplots(1, 2 if extra else 1, figsize=(10 if extra else 5, 4), squeeze=False)
-    ax = axes[0][0]
-    for key in ("train/loss", "val/loss"):
-        if any(key in row for row in history):
-            ax.plot(epochs, [row.get(key, float("nan")) for row in history], marker="o", label=key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    if extra:
-        ax = axes[0][1]
-        ax.plot(epochs, [row.get(extra, float("nan")) for row in history], marker="o", color="tab:green")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(extra)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
