@@ -76,6 +76,7 @@ class TorchvisionDetector(nn.Module):
                  weights: str | None = None, weights_backbone: str | None = None,
                  min_size: int | None = None, max_size: int | None = None, score_threshold: float = 0.05,
                  nms_iou: float = 0.5, max_detections: int = 100, trainable_backbone_layers: int | None = None,
+                 anchor_sizes: list[list[int]] | None = None, aspect_ratios: list[float] | None = None,
                  **kwargs: Any) -> None:
         super().__init__()
         import torchvision
@@ -90,6 +91,8 @@ class TorchvisionDetector(nn.Module):
         options: dict[str, Any] = {score_key: score_threshold, nms_key: nms_iou, max_key: int(max_detections), **kwargs}
         if not name.startswith("ssd"):
             options.update({k: v for k, v in (("min_size", min_size), ("max_size", max_size)) if v is not None})
+        if anchor_sizes:
+            options.update(_anchors(name, anchor_sizes, aspect_ratios))
         if trainable_backbone_layers is not None:
             options["trainable_backbone_layers"] = int(trainable_backbone_layers)
         hub = weights if weights and not _is_file_like(str(weights)) else None
@@ -123,3 +126,19 @@ class TorchvisionDetector(nn.Module):
             return self.net([im.float() for im in images], shifted)
         out = self.net([im.float() for im in images])
         return [{**o, "labels": o["labels"] - self.shift} for o in out]
+
+
+def _anchors(name: str, sizes: list[list[int]], ratios: list[float] | None) -> dict[str, Any]:
+    """An AnchorGenerator for the ResNet-50 FPN Faster R-CNN and RetinaNet (one size list per FPN
+    level, five levels); the other builders fix their own anchors."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+
+    keys = {"fasterrcnn_resnet50_fpn": "rpn_anchor_generator", "fasterrcnn_resnet50_fpn_v2": "rpn_anchor_generator",
+            "retinanet_resnet50_fpn": "anchor_generator", "retinanet_resnet50_fpn_v2": "anchor_generator"}
+    if name not in keys:
+        raise UserError(f"model.anchor_sizes: {name} fixes its own anchors; set it for {', '.join(sorted(keys))}")
+    if len(sizes) != 5:
+        raise UserError(f"model.anchor_sizes: give 5 lists (one per FPN level), got {len(sizes)}")
+    sizes_t = tuple(tuple(int(v) for v in level) for level in sizes)
+    ratio = tuple(float(r) for r in (ratios or (0.5, 1.0, 2.0)))
+    return {keys[name]: AnchorGenerator(sizes_t, (ratio,) * len(sizes_t))}

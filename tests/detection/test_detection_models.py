@@ -86,3 +86,17 @@ def test_torchvision_detector_local_weights_and_bad_names(tmp_path: Path) -> Non
         TorchvisionDetector(num_classes=2, name="fcos_resnet50")
     with pytest.raises(UserError, match="none of its 1 tensors fit"):
         load_matching(torch.nn.Linear(2, 2), {"x": torch.zeros(3)}, "model.weights_backbone")
+
+
+def test_anchor_settings_from_config() -> None:
+    with pytest.raises(UserError, match="fcos_resnet50_fpn fixes its own anchors"):
+        TorchvisionDetector(num_classes=2, name="fcos_resnet50_fpn", anchor_sizes=[[8]] * 5)
+    with pytest.raises(UserError, match="give 5 lists"):
+        TorchvisionDetector(num_classes=2, name="retinanet_resnet50_fpn", anchor_sizes=[[8]])
+
+
+@pytest.mark.slow
+def test_retinanet_custom_anchors() -> None:
+    model = TorchvisionDetector(num_classes=2, name="retinanet_resnet50_fpn", min_size=64, max_size=64,
+                                anchor_sizes=[[8], [16], [32], [64], [128]], aspect_ratios=[1.0])
+    assert model.net.anchor_generator.sizes[0] == (8,) and model.net.head.classification_head.num_anchors == 1
