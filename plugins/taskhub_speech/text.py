@@ -131,7 +131,8 @@ class BpeTokenizer:
                                            unk_id=0, hard_vocab_limit=False, minloglevel=2)
         except RuntimeError as exc:
             raise UserError(f"task.bpe_vocab_size={vocab_size}: sentencepiece could not train on the "
-                            f"training transcripts ({str(exc).splitlines()[-1][:150]}); lower it") from None
+                            f"training transcripts ({str(exc).splitlines()[-1][:150]}); it must be at least the "
+                            f"number of distinct characters + 1 ({len(set(''.join(texts))) + 1} here)") from None
         return cls(model.getvalue())
 
     def __len__(self) -> int:

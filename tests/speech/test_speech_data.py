@@ -9,12 +9,13 @@ import pytest
 import soundfile as sf
 
 from taskhub import UserError
-from taskhub.testing import read_summary, run_task
+from taskhub.testing import read_summary, run_task, shared_data
 from taskhub_speech import datasets
 
 RATE = 8000
-TINY = ["trainer.max_epochs=1", "trainer.num_threads=1", "model=cnn", "model.channels=16", "model.blocks=[5]",
-        "model.repeat=1", "task.features.sample_rate=8000", "task.features.n_mels=20"]
+BASE = ["trainer.max_epochs=1", "trainer.num_threads=1", "task.features.sample_rate=8000", "task.features.n_mels=20"]
+CNN_TINY = ["model=cnn", "model.channels=16", "model.blocks=[5]", "model.repeat=1"]
+TINY = BASE + CNN_TINY
 
 
 def write_tone(path: Path, seconds: float = 0.3, rate: int = RATE, freq: float = 440.0, fmt: str | None = None) -> Path:
@@ -118,9 +119,9 @@ def _dtmf_manifests(tmp_path: Path, n_train: int = 24, n_test: int = 6, extra: l
     return out["train"], out["test"]
 
 
-def _manifest_overrides(train: Path, test: Path) -> list[str]:
+def _manifest_overrides(train: Path, test: Path, model: list[str] = CNN_TINY) -> list[str]:
     return ["dataset=manifest", f"dataset.train={train}", f"dataset.test={test}", "dataset.val_fraction=0.2",
-            "dataset.normalize.punctuation=keep", "dataset.bucket_size=4", *TINY]
+            "dataset.normalize.punctuation=keep", "dataset.bucket_size=4", *BASE, *model]
 
 
 def test_manifest_run_end_to_end(tmp_path):
@@ -172,3 +173,33 @@ def test_given_vocabulary_and_missing_root_errors(tmp_path):
     with pytest.raises(UserError, match="task.units=word"):
         train, test = _dtmf_manifests(tmp_path, n_train=6, n_test=2)
         run_task("speech", tmp_path / "run", *_manifest_overrides(train, test), "task.units=word")
+
+
+W2V_TINY = ["model=wav2vec2", "model.config.hidden_size=32", "model.config.num_hidden_layers=1",
+            "model.config.num_attention_heads=2", "model.config.intermediate_size=64",
+            "model.config.conv_dim=[16,16]", "model.config.conv_stride=[5,4]", "model.config.conv_kernel=[10,4]",
+            "model.config.num_conv_pos_embeddings=16", "model.config.num_conv_pos_embedding_groups=2"]
+
+
+@pytest.mark.parametrize("extra", [
+    ["task.units=bpe", "task.bpe_vocab_size=24", "model=crnn", "model.channels=[8,8]", "model.hidden=16", "model.layers=1"],
+    ["model=lstm", "model.hidden=16", "model.layers=1", "task.features.kind=mfcc", "task.features.n_mfcc=13"],
+    ["task.decoder.type=beam", "task.decoder.beam_width=4", *CNN_TINY],
+    W2V_TINY,
+], ids=["bpe-crnn", "lstm-mfcc", "beam", "wav2vec2-small"])
+def test_models_units_and_decoders_run_end_to_end(tmp_path, extra):
+    train, test = _dtmf_manifests(tmp_path, n_train=12, n_test=4)
+    summary = run_task("speech", tmp_path / "run", *_manifest_overrides(train, test, model=[]), *extra)
+    assert {"test/wer", "test/cer"} <= set(summary)
+    assert (tmp_path / "run" / "spectrogram.png").is_file()
+
+
+def test_real_data_layouts_parse():
+    fsdd = shared_data("fsdd", "recordings")
+    lj = shared_data("ljspeech_subset", "LJSpeech-1.1")
+    if not fsdd.is_dir() or not lj.is_dir():
+        pytest.skip("../shared/data is absent")
+    corpus = datasets.fsdd(str(fsdd))
+    assert len(corpus.test) == 300 and len(corpus.train) + len(corpus.val) == 2700  # 6 speakers x 10 digits x 5
+    corpus = datasets.ljspeech(str(lj))
+    assert len(corpus.train) + len(corpus.val) + len(corpus.test) == 385 and len(corpus.test) == 38
