@@ -149,7 +149,8 @@ def librispeech(root: str, train: str = "train-clean-100", val: str | None = "de
 
 # --- LJSpeech ---------------------------------------------------------------------------------
 def ljspeech(root: str, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0) -> Corpus:
-    """``metadata.csv`` (``id|text|normalized text``, the normalized column used) with ``wavs/<id>.wav``;
+    """``metadata.csv`` (``id|text|normalized text``, the normalized column used) with ``wavs/<id>.wav``
+    (or ``.flac``);
     a seeded split."""
     base = require_dir(root, hint=" (the LJSpeech-1.1 folder with metadata.csv and wavs/)")
     meta = require_file(base / "metadata.csv", "LJSpeech metadata", hint=" (expected id|text|normalized text)")
@@ -159,9 +160,11 @@ def ljspeech(root: str, val_fraction: float = 0.1, test_fraction: float = 0.1, s
             if not row:
                 continue
             uid, text = row[0], (row[2] if len(row) > 2 and row[2].strip() else row[1] if len(row) > 1 else "")
-            wav = base / "wavs" / f"{uid}.wav"
-            if not wav.is_file():
-                missing.append(str(wav))
+            # the standard release has .wav; re-encoded copies (like ../shared/data's subset) have .flac
+            wav = next((base / "wavs" / f"{uid}{ext}" for ext in (".wav", ".flac")
+                        if (base / "wavs" / f"{uid}{ext}").is_file()), None)
+            if wav is None:
+                missing.append(str(base / "wavs" / f"{uid}.wav"))
                 continue
             items.append(Utterance(uid, text, wav))
     if missing:

@@ -202,4 +202,4 @@ def test_real_data_layouts_parse():
     corpus = datasets.fsdd(str(fsdd))
     assert len(corpus.test) == 300 and len(corpus.train) + len(corpus.val) == 2700  # 6 speakers x 10 digits x 5
     corpus = datasets.ljspeech(str(lj))
-    assert len(corpus.train) + len(corpus.val) + len(corpus.test) == 385 and len(corpus.test) == 38
+    assert len(corpus.train) + len(corpus.val) + len(corpus.test) == 385 and len(corpus.test) == 39
