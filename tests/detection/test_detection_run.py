@@ -64,10 +64,10 @@ def test_predict_writes_json_lines_and_drawn_pngs(trained: Path, tmp_path: Path)
 
 
 def test_eval_checkpoint_and_missing_input(trained: Path, tmp_path: Path) -> None:
-    result = cli("eval", f"ckpt={trained / 'checkpoints' / 'best.pt'}", "split=all", "dataset.num_samples=300",
+    result = cli("eval", f"ckpt={trained / 'checkpoints' / 'best.pt'}", "split=all", "dataset.num_samples=120",
                  f"hydra.run.dir={tmp_path / 'eval'}", "trainer.device=cpu", "trainer.progress=none")
     assert result.returncode == 0, result.stderr
     summary = read_summary(tmp_path / "eval")
-    assert summary["val/map_50"] > 0.25 and "test/map_75" in summary
+    assert summary["val/map_50"] > 0.2 and "test/map_75" in summary  # freshly generated images, same classes
     missing = cli("predict", f"ckpt={trained / 'checkpoints' / 'best.pt'}", f"input={tmp_path / 'nothing.png'}")
     assert missing.returncode == 2 and "input not found" in missing.stderr and "nothing.png" in missing.stderr
