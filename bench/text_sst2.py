@@ -14,10 +14,10 @@ from taskhub.testing import run_task, shared_data
 
 RUNS = {
     # name: (dataset overrides, model overrides)
-    "sst2/lstm": (["dataset=sst2"], ["model=lstm", "trainer.max_epochs=6"]),
-    "sst2/cnn": (["dataset=sst2"], ["model=cnn", "trainer.max_epochs=6"]),
+    "sst2/lstm": (["dataset=sst2"], ["model=lstm", "optimizer.lr=0.003", "trainer.max_epochs=3"]),
+    "sst2/cnn": (["dataset=sst2"], ["model=cnn", "optimizer.lr=0.003", "trainer.max_epochs=3"]),
     "sst2/mlp": (["dataset=sst2"], ["model=mlp", "optimizer.lr=0.005", "trainer.max_epochs=4"]),
-    "sms_spam/lstm": (["dataset=sms_spam"], ["model=lstm", "trainer.max_epochs=4"]),
+    "sms_spam/lstm": (["dataset=sms_spam"], ["model=lstm", "optimizer.lr=0.003", "trainer.max_epochs=3"]),
 }
 
 

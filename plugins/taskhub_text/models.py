@@ -54,6 +54,9 @@ def make_embedding(vocab_size: int, dim: int, pad_id: int, vectors: str | None =
     and the tokenizer's ``vocab`` (given when training starts; a checkpoint already holds the
     rows) it starts from pretrained word vectors, frozen or fine-tuned."""
     emb = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+    with torch.no_grad():  # Kim (2014)'s U(-0.25, 0.25): N(0, 1) rows learn slower from scratch
+        emb.weight.uniform_(-0.25, 0.25)
+        emb.weight[pad_id] = 0.0
     if vectors and vocab is not None:
         weights, found = read_vectors(vectors, vocab, dim)
         weights[pad_id] = 0.0
