@@ -177,7 +177,7 @@ class TextTask(Task):
         for split in ("test", "val"):
             matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
             if matrix is not None:
-                from taskhub_text.plots import plot_confusion_matrix
+                from taskhub.plots import plot_confusion_matrix
 
                 plot_confusion_matrix(Path(run.dir) / "confusion_matrix.png", matrix, self.labels,
                                       title=f"{split} confusion matrix")
