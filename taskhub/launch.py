@@ -50,16 +50,33 @@ class SweepEnd(Callback):
         get_host().hook.on_sweep_end(sweep_dir=Path(str(config.hydra.sweep.dir)))
 
 
-def hydra_args(args: list[str]) -> tuple[list[str], bool]:
-    """Split Hydra's own flags from the overrides; returns (overrides, multirun)."""
-    multirun = any(a in ("-m", "--multirun") for a in args)
-    overrides = [a for a in args if not a.startswith("-")]
-    return overrides, multirun
+#: Hydra's flags that take a value (``--cfg job``); ``--info`` takes one optionally.
+_VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
+                "--config-dir", "-cd", "--experimental-rerun"}
+
+
+def hydra_args(args: list[str]) -> tuple[list[str], list[str], bool]:
+    """Split Hydra's own flags (with their values) from the overrides: (overrides, flags, multirun)."""
+    overrides: list[str] = []
+    flags: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-"):
+            flags.append(arg)
+            takes_value = arg in _VALUE_FLAGS or (arg in ("--info", "-i") and i + 1 < len(args) and "=" not in args[i + 1])
+            if takes_value and i + 1 < len(args):
+                flags.append(args[i + 1])
+                i += 1
+        else:
+            overrides.append(arg)
+        i += 1
+    return overrides, flags, any(f in ("-m", "--multirun") for f in flags)
 
 
 def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     """Run ``taskhub run ARGS`` (overrides plus Hydra flags such as ``-m``); returns the jobs' summaries."""
-    overrides, multirun = hydra_args(args)
+    overrides, flags, multirun = hydra_args(args)
     host = get_host()
     task = config.check_task(host, config.task_from_overrides(overrides), multirun)
     packages = config.search_packages(host, task)
@@ -78,7 +95,7 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     # Errors propagate to our caller, which prints user errors as one line (Hydra would print a traceback).
     os.environ["HYDRA_FULL_ERROR"] = "1"
     # Flags first: Hydra's argparse rejects overrides split by a flag (`a=1 -m b=2`).
-    sys.argv = ["taskhub", *(a for a in args if a.startswith("-")), *overrides, *extra]
+    sys.argv = ["taskhub", *flags, *overrides, *extra]
     start = len(_results)
     try:
         main()

@@ -51,3 +51,12 @@ def test_missing_checkpoint_is_one_line(tmp_path, capsys):
 def test_command_line_error_has_no_traceback(tmp_path):
     """The real console entry point, in its own process: one line on stderr, status 2."""
     assert_one_line_error(cli("run", "task=vision", "model=cnnn", f"hydra.run.dir={tmp_path}"), "did you mean 'cnn'")
+
+
+def test_hydra_flags_pass_through(capsys):
+    """Hydra's own flags work anywhere after `run`, with their values (`--cfg job`, `-m`)."""
+    from taskhub.launch import hydra_args
+
+    assert hydra_args(["-m", "task=vision", "--cfg", "job", "a=1"]) == (["task=vision", "a=1"], ["-m", "--cfg", "job"], True)
+    assert main(["run", "task=vision", "--cfg", "job", "model=mlp"]) == 0
+    assert "_target_: taskhub_vision.models.MLP" in capsys.readouterr().out
