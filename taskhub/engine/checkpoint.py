@@ -23,9 +23,13 @@ FORMAT_VERSION = 1
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The bare model under DDP or torch.compile wrappers."""
-    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
-        model = getattr(model, "module", None) or getattr(model, "_orig_mod")
-    return model
+    while True:
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):  # torch.compile's OptimizedModule
+            model = model._orig_mod
+        else:
+            return model
 
 
 def payload(run: Run) -> dict[str, Any]:
@@ -41,7 +45,7 @@ def payload(run: Run) -> dict[str, Any]:
         "best": run.best,
         "best_epoch": run.best_epoch,
         "history": run.history,
-        "state": run.state,
+        "state": {k: v for k, v in run.state.items() if not k.startswith("_")},  # "_" keys: this process only
         "config": OmegaConf.to_container(run.cfg, resolve=True),
         "overrides": list(run.overrides),
         "choices": dict(run.choices),

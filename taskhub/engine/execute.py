@@ -88,7 +88,6 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
         train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
     fit_seconds = time.perf_counter() - started
     final = _final_results(run)
-    run.state.pop("_autocast_dtype", None)
     summary = _summary(run, choices, final, train_seconds, fit_seconds)
     if run.is_main:
         task.plots(run)
