@@ -46,22 +46,23 @@ def _run_rnn(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> torch.T
 
 
 class CRNN(CTCModel):
-    """DeepSpeech2-style: a 2-D convolutional front end over (frequency, time) that halves the
-    frame rate per ``time_strides`` entry, then bidirectional recurrent layers and a linear head."""
+    """DeepSpeech2-style: a 2-D convolutional front end over (frequency, time) with strides from
+    ``freq_strides`` and ``time_strides`` (one entry per conv layer), then bidirectional recurrent
+    layers and a linear head. Less frequency striding keeps narrow-band cues (tones) apart."""
 
     def __init__(self, num_features: int, vocab_size: int, channels: tuple[int, ...] = (32, 32),
-                 time_strides: tuple[int, ...] = (2, 1), rnn: str = "gru", hidden: int = 128, layers: int = 2,
-                 dropout: float = 0.1) -> None:
+                 time_strides: tuple[int, ...] = (2, 1), freq_strides: tuple[int, ...] = (2, 2), rnn: str = "gru",
+                 hidden: int = 128, layers: int = 2, dropout: float = 0.1) -> None:
         super().__init__()
-        if len(channels) != len(time_strides):
+        if not len(channels) == len(time_strides) == len(freq_strides):
             from taskhub import UserError
 
-            raise UserError("model.channels and model.time_strides need one entry per conv layer")
+            raise UserError("model.channels, model.time_strides and model.freq_strides need one entry per conv layer")
         convs: list[nn.Module] = []
         in_ch, freq = 1, num_features
-        for ch, ts in zip(channels, time_strides):
-            convs += [nn.Conv2d(in_ch, ch, 3, stride=(2, ts), padding=1), nn.BatchNorm2d(ch), nn.GELU()]
-            in_ch, freq = ch, (freq - 1) // 2 + 1
+        for ch, ts, fs in zip(channels, time_strides, freq_strides):
+            convs += [nn.Conv2d(in_ch, ch, 3, stride=(fs, ts), padding=1), nn.BatchNorm2d(ch), nn.GELU()]
+            in_ch, freq = ch, (freq - 1) // fs + 1
         self.conv = nn.Sequential(*convs)
         self.time_strides = list(time_strides)
         self.proj = nn.Linear(in_ch * freq, hidden)
