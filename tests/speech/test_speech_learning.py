@@ -78,5 +78,5 @@ def test_fsdd_real_recordings(tmp_path):
     if not root.is_dir():
         pytest.skip(f"{root} is absent")
     summary = run_task("speech", tmp_path / "run", "dataset=fsdd", f"dataset.root={root}", "model=cnn",
-                       "model.channels=96", "trainer.max_epochs=8", "trainer.num_threads=1")
+                       "trainer.max_epochs=6", "trainer.num_threads=1")
     assert summary["test/wer"] < 0.3, summary
