@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from taskhub.errors import UserError
+from taskhub.errors import UserError, did_you_mean, unknown_choice
 from taskhub.hookspecs import hookimpl
 from taskhub.task import Data, Task
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from taskhub.api import Predictor
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "Task", "Data", "UserError", "run", "load", "task_class", "__version__"]
+__all__ = ["hookimpl", "Task", "Data", "UserError", "did_you_mean", "unknown_choice", "run", "load", "task_class", "__version__"]
 
 
 def run(task: str, overrides: Any = (), multirun: bool = False, data: Any = None, **settings: Any) -> Any:

@@ -6,7 +6,6 @@ way in and out and ``num_classes`` grows by one; RetinaNet and FCOS score classe
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from taskhub import UserError
+from taskhub import UserError, unknown_choice
 
 log = logging.getLogger("taskhub")
 
@@ -82,10 +81,7 @@ class TorchvisionDetector(nn.Module):
         import torchvision
 
         if name not in DETECTORS:
-            close = difflib.get_close_matches(name, list(DETECTORS), n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise UserError(f"unknown torchvision detector '{name}' (model.name){hint}; choose one of: "
-                            f"{', '.join(sorted(DETECTORS))}")
+            raise unknown_choice("torchvision detector", name, DETECTORS, "(model.name)")
         score_key, nms_key, max_key = DETECTORS[name]
         self.shift = 1 if name.startswith(("fasterrcnn", "ssd")) else 0
         options: dict[str, Any] = {score_key: score_threshold, nms_key: nms_iou, max_key: int(max_detections), **kwargs}

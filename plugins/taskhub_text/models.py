@@ -96,7 +96,7 @@ class RecurrentClassifier(nn.Module):
                  freeze_vectors: bool = False, vocab: Sequence[str] | None = None) -> None:
         super().__init__()
         if cell not in self.CELLS:
-            from taskhub.errors import unknown_choice
+            from taskhub import unknown_choice
 
             raise unknown_choice("recurrent cell", cell, self.CELLS, "(model.cell)")
         if pooling not in ("last", "mean", "max"):

@@ -77,7 +77,7 @@ def _column_index(spec: str | int, header: list[str] | None, path: Path, what: s
         raise UserError(f"{path}: dataset.{what}={spec} names a column but dataset.header=false; "
                         f"use a column index (0, 1, ...) or a file with a header row")
     if spec not in header:
-        from taskhub.errors import did_you_mean
+        from taskhub import did_you_mean
 
         raise UserError(f"{path}: no column '{spec}' for dataset.{what}{did_you_mean(str(spec), header)}; "
                         f"the columns are: {', '.join(header)}")
@@ -145,7 +145,7 @@ def read_jsonl(path: str | Path, text_columns: str | Sequence[str], label_column
             raise UserError(f"{origin}: expected a JSON object, found {type(record).__name__}")
         for name in fields + ([str(label_column)] if label_column is not None else []):
             if name not in record:
-                from taskhub.errors import did_you_mean
+                from taskhub import did_you_mean
 
                 raise UserError(f"{origin}: no field '{name}'{did_you_mean(name, list(record))}; "
                                 f"the fields are: {', '.join(record)}")

@@ -76,7 +76,7 @@ def train_tokenizer(texts: Iterable[str], kind: str = "word", vocab_size: int = 
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     if kind not in KINDS:
-        from taskhub.errors import unknown_choice
+        from taskhub import unknown_choice
 
         raise unknown_choice("tokenizer kind", kind, KINDS, "(task.tokenizer.kind)")
     specials = [PAD, UNK] if kind == "word" else [PAD, UNK, CLS, SEP]

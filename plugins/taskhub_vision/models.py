@@ -110,7 +110,7 @@ class TorchvisionClassifier(nn.Module):
 
         available = torchvision.models.list_models(module=torchvision.models)
         if name not in available:
-            from taskhub.errors import unknown_choice
+            from taskhub import unknown_choice
 
             raise unknown_choice("torchvision model", name, available, "(model.name)")
         self.repeat = 3 if in_channels == 1 else 1
