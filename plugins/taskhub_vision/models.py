@@ -49,7 +49,8 @@ class SimpleCNN(nn.Sequential):
             layers.append(nn.Conv2d(c, out, kernel_size))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out))
-            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            # max-pool then ReLU equals ReLU then max-pool exactly (both are monotone), on 4x fewer values
+            layers += [nn.MaxPool2d(2), nn.ReLU(inplace=True)]
             c, h, w = out, (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
             if h < 1 or w < 1:
                 raise UserError(f"model.channels={list(channels)}: too many conv blocks for {image_size[0]}x{image_size[1]} images")
@@ -58,6 +59,11 @@ class SimpleCNN(nn.Sequential):
             layers.append(nn.Dropout(dropout))
         layers.append(nn.Linear(hidden, num_classes))
         super().__init__(*layers)
+        # channels-last convolution and pooling run several times faster on CPUs (and suit GPUs' tensor cores)
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last))
 
 
 class BasicBlock(nn.Module):
