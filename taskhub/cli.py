@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from taskhub.errors import UserError
+from taskhub.errors import UserError, user_message
 
 log = logging.getLogger("taskhub")
 
@@ -169,32 +169,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
 
-
-def user_message(exc: BaseException) -> str | None:
-    """One line for errors the user caused (ours, Hydra's composition errors, OmegaConf's), else None."""
-    from hydra.errors import HydraException, InstantiationException
-    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
-
-    if isinstance(exc, UserError):
-        return str(exc)
-    cause = exc
-    while cause.__cause__ is not None and isinstance(cause, InstantiationException):
-        cause = cause.__cause__
-    if isinstance(cause, UserError):
-        return str(cause)
-    if isinstance(exc, MissingMandatoryValue) or isinstance(exc.__cause__, MissingMandatoryValue):
-        err = exc if isinstance(exc, MissingMandatoryValue) else exc.__cause__
-        key = getattr(err, "full_key", "") or "a value"
-        return f"{key} must be set: pass {key}=..."
-    if isinstance(exc, InstantiationException):
-        return None  # a bug in a plugin's model or dataset class: keep the traceback
-    if isinstance(exc, (HydraException, OmegaConfBaseException)):
-        lines = [str(exc).strip()]
-        if exc.__cause__ is not None:
-            lines.append(str(exc.__cause__).strip())
-        text = " ".join(" ".join(line.split()) for line in lines if line)
-        return text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
-    return None
 
 
 if __name__ == "__main__":

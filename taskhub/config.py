@@ -55,7 +55,7 @@ def search_packages(host: Host, task: str) -> list[str]:
     return [package for _, package in host.config_packages(task)] + [HOST_CONFIGS]
 
 
-def check_task(host: Host, task: str | None, multirun: bool = False) -> str:
+def check_task(host: Host, task: str | None) -> str:
     if not task:
         listed = ", ".join(sorted(host.tasks)) or "none installed"
         raise UserError(f"choose a task: taskhub run task=NAME (installed: {listed})")

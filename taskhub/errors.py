@@ -25,3 +25,33 @@ def unknown_choice(kind: str, name: str, choices: Iterable[str], where: str = ""
     place = f" {where}" if where else ""
     listed = ", ".join(options) if options else "none installed"
     return UserError(f"unknown {kind} '{name}'{place}{did_you_mean(name, options)}; choose one of: {listed}")
+
+
+def user_message(exc: BaseException) -> str | None:
+    """One line for errors the user caused (ours, Hydra's composition errors, OmegaConf's), else None."""
+    from hydra.errors import HydraException, InstantiationException
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    if isinstance(exc, UserError):
+        text = str(exc)
+        if text.startswith("Caught UserError in DataLoader worker"):  # re-raised with the worker's traceback
+            text = text.strip().splitlines()[-1].split("UserError: ", 1)[-1]
+        return text
+    cause = exc
+    while cause.__cause__ is not None and isinstance(cause, InstantiationException):
+        cause = cause.__cause__
+    if isinstance(cause, UserError):
+        return str(cause)
+    if isinstance(exc, MissingMandatoryValue) or isinstance(exc.__cause__, MissingMandatoryValue):
+        err = exc if isinstance(exc, MissingMandatoryValue) else exc.__cause__
+        key = getattr(err, "full_key", "") or "a value"
+        return f"{key} must be set: pass {key}=..."
+    if isinstance(exc, InstantiationException):
+        return None  # a bug in a plugin's model or dataset class: keep the traceback
+    if isinstance(exc, (HydraException, OmegaConfBaseException)):
+        lines = [str(exc).strip()]
+        if exc.__cause__ is not None:
+            lines.append(str(exc.__cause__).strip())
+        text = " ".join(" ".join(line.split()) for line in lines if line)
+        return text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
+    return None

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from taskhub import config
 from taskhub.engine import distributed
-from taskhub.errors import UserError
+from taskhub.errors import UserError, user_message
 from taskhub.plugins import get_host
 from taskhub.schema import register_schemas
 
@@ -23,7 +23,6 @@ def _job(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from taskhub.cli import user_message
     from taskhub.engine.execute import execute
 
     try:
@@ -78,7 +77,7 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     """Run ``taskhub run ARGS`` (overrides plus Hydra flags such as ``-m``); returns the jobs' summaries."""
     overrides, flags, multirun = hydra_args(args)
     host = get_host()
-    task = config.check_task(host, config.task_from_overrides(overrides), multirun)
+    task = config.check_task(host, config.task_from_overrides(overrides))
     packages = config.search_packages(host, task)
     config.check_choices(overrides, packages, task)
     extra = ["hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in packages[:-1]) + "]"]

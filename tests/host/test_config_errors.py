@@ -60,3 +60,22 @@ def test_hydra_flags_pass_through(capsys):
     assert hydra_args(["-m", "task=vision", "--cfg", "job", "a=1"]) == (["task=vision", "a=1"], ["-m", "--cfg", "job"], True)
     assert main(["run", "task=vision", "--cfg", "job", "model=mlp"]) == 0
     assert "_target_: taskhub_vision.models.MLP" in capsys.readouterr().out
+
+
+def test_user_error_from_a_dataloader_worker_is_one_line():
+    """A corrupt file found inside a DataLoader worker still reads as one line."""
+    from torch.utils.data import DataLoader, Dataset
+
+    from taskhub import UserError
+    from taskhub.errors import user_message
+
+    class Broken(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            raise UserError("/data/cat/3.png: cannot read this image; fix or remove the file")
+
+    with pytest.raises(UserError) as info:
+        next(iter(DataLoader(Broken(), num_workers=1)))
+    assert user_message(info.value) == "/data/cat/3.png: cannot read this image; fix or remove the file"
