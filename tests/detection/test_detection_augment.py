@@ -1,6 +1,8 @@
 """Box-aware augmentation: boxes move with the image and follow crops exactly."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from taskhub_detection.augment import augmentation
@@ -47,3 +49,20 @@ def test_scale_jitter_and_collate_of_different_sizes() -> None:
     for image, tgt in zip(images, targets):
         scale = image.shape[-1] / 60
         assert torch.allclose(tgt["boxes"][0], torch.tensor([5.0, 10, 15, 20]) * scale, atol=1.0)
+
+
+def test_iou_crop_zoom_out_and_colour_keep_boxes_valid() -> None:
+    """The Penn-Fudan default: photometric distortion, zoom-out, IoU-preserving crops and flips."""
+    from omegaconf import OmegaConf
+
+    import taskhub_detection
+
+    spec = OmegaConf.load(Path(taskhub_detection.__file__).parent / "configs" / "dataset" / "pennfudan.yaml").augment
+    strong = augmentation(OmegaConf.to_container(spec))
+    torch.manual_seed(0)
+    for _ in range(30):
+        image, tgt = strong(*_sample())
+        h, w = image.shape[-2:]
+        assert image.dtype == torch.uint8 and len(tgt["boxes"]) == len(tgt["labels"]) == len(tgt["iscrowd"])
+        assert (tgt["boxes"] >= 0).all() and (tgt["boxes"][:, 2] <= w).all() and (tgt["boxes"][:, 3] <= h).all()
+        assert (tgt["boxes"][:, 2:] > tgt["boxes"][:, :2]).all()
