@@ -34,7 +34,8 @@ RUNS = {
     # reduction (25 output frames/s, enough for ~15 characters/s plus blanks between repeats) and a
     # 2-layer BiGRU of 160 keeps an epoch near 35 s on one idle core (the RNN dominates; 1x/2x time
     # reduction with a 3-layer BiGRU of 192 cost 4x more). 64 log-mels, SpecAugment, small buckets
-    # (more steps per epoch), AdamW with cosine decay; 18 epochs fit ~25 min on a busy shared CPU.
+    # (more steps per epoch), AdamW with cosine decay; 18 epochs took 13.2 min of training on the busy shared CPU
+    # (test CER 0.276 greedy, 0.268 beam; val CER still falling slowly at the end).
     "ljspeech": (("ljspeech_subset", "LJSpeech-1.1"),
                  ["dataset=ljspeech", "dataset.bucket_size=4", "dataset.max_duration=12.0"],
                  ["model=crnn", "model.channels=[32,32]", "model.time_strides=[2,2]", "model.freq_strides=[2,2]",
