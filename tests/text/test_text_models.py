@@ -36,6 +36,19 @@ def test_recurrent_padding_never_changes_the_prediction(cell, pooling, bidirecti
     torch.testing.assert_close(alone, batched, rtol=1e-5, atol=1e-6)
 
 
+def test_recurrent_word_dropout_only_while_training():
+    torch.manual_seed(0)
+    model = RecurrentClassifier(20, 2, pad_id=0, embedding_dim=8, hidden_size=6, dropout=0.0, embedding_dropout=0.0,
+                                word_dropout=0.5, pooling="mean")
+    ids, lengths = SENTENCE[None, :].repeat(16, 1), torch.full((16,), len(SENTENCE))
+    model.train()
+    out = model(ids, lengths)
+    assert not torch.allclose(out, out[:1].expand_as(out))  # rows differ: words were dropped at random
+    alone, batched = _alone_and_batched(model, SENTENCE)  # eval: no word dropout, padding still ignored
+    torch.testing.assert_close(alone, batched, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(model(ids, lengths), alone.expand(16, -1), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("sentence", [SENTENCE, torch.tensor([5, 9]), torch.tensor([6, 3, 5, 9, 11, 2, 4])])
 def test_cnn_padding_never_changes_the_prediction(sentence):
     torch.manual_seed(0)
