@@ -78,13 +78,10 @@ def check_choices(overrides: list[str], packages: list[str], task: str) -> None:
         group = override.key_or_group
         if group not in CHECKED_GROUPS or override.package or override.is_delete():
             continue
-        if override.is_sweep_override() and not _PLAIN.match(override.input_line.partition("=")[2]):
-            continue  # choice(...)/range(...) sweeps: Hydra checks each value
         raw = override.input_line.partition("=")[2]
         if raw in ("null", "") or not _PLAIN.match(raw):
-            continue
+            continue  # null, or a sweep function such as choice(...): Hydra checks each value
         options = group_options(packages, group)
         for value in raw.split(","):
             if value not in options:
-                where = "" if group == "task" else f"for task={task}"
-                raise unknown_choice(group.rstrip("s") if group != "dataset" else "dataset", value, options, where)
+                raise unknown_choice(group, value, options, "" if group == "task" else f"for task={task}")
