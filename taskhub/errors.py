@@ -47,7 +47,13 @@ def user_message(exc: BaseException) -> str | None:
         key = getattr(err, "full_key", "") or "a value"
         return f"{key} must be set: pass {key}=..."
     if isinstance(exc, InstantiationException):
-        return None  # a bug in a plugin's model or dataset class: keep the traceback
+        # A setting the class does not take (+model.foo=1) or a value of the wrong type (optimizer.lr=abc)
+        # is the user's; anything else raised while building is a bug in the class: keep the traceback.
+        if cause is not exc and isinstance(cause, (TypeError, ValueError)):
+            key = next((line.split(":", 1)[1].strip() for line in str(exc).splitlines()
+                        if line.startswith("full_key:")), "the config")
+            return f"cannot build {key} from its settings: {cause} (see them with --cfg job; --debug shows the traceback)"
+        return None
     if isinstance(exc, (HydraException, OmegaConfBaseException)):
         lines = [str(exc).strip()]
         if exc.__cause__ is not None:

@@ -13,7 +13,9 @@ LOADER_KEYS = ("batch_size", "eval_batch_size", "num_workers", "pin_memory", "na
 
 def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The dataset config as plain kwargs, without ``_target_`` and the engine's loader keys."""
-    missing = [k for k in OmegaConf.missing_keys(cfg) if k.split(".")[0] not in LOADER_KEYS]
+    # missing_keys names them in full ("dataset.root") when cfg is the run config's dataset node.
+    missing = sorted(k.removeprefix("dataset.") for k in OmegaConf.missing_keys(cfg))
+    missing = [k for k in missing if k.split(".")[0] not in LOADER_KEYS]
     if missing:
         key = f"dataset.{missing[0]}"
         raise UserError(f"{key} must be set for this dataset: pass {key}=...")
