@@ -102,6 +102,11 @@ def manifest(train: str, val: str | None = None, test: str | None = None, val_fr
 
 
 # --- LibriSpeech ------------------------------------------------------------------------------
+def _audio_file(folder: Path, uid: str, suffixes: tuple[str, ...]) -> Path | None:
+    """``folder/<uid><suffix>`` for the first suffix that exists, else None."""
+    return next((folder / f"{uid}{s}" for s in suffixes if (folder / f"{uid}{s}").is_file()), None)
+
+
 def read_librispeech(folder: Path) -> list[Utterance]:
     """``<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac`` with ``<speaker>-<chapter>.trans.txt``
     lines ``<id> <TRANSCRIPT>``. A transcript line without its audio file is an error."""
@@ -111,8 +116,7 @@ def read_librispeech(folder: Path) -> list[Utterance]:
             if not line.strip():
                 continue
             uid, _, text = line.strip().partition(" ")
-            audio = next((trans.parent / f"{uid}{ext}" for ext in (".flac", ".wav")
-                          if (trans.parent / f"{uid}{ext}").is_file()), None)
+            audio = _audio_file(trans.parent, uid, (".flac", ".wav"))
             if audio is None:
                 missing.append(f"{trans.parent / uid}.flac")
                 continue
@@ -150,8 +154,7 @@ def librispeech(root: str, train: str = "train-clean-100", val: str | None = "de
 # --- LJSpeech ---------------------------------------------------------------------------------
 def ljspeech(root: str, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0) -> Corpus:
     """``metadata.csv`` (``id|text|normalized text``, the normalized column used) with ``wavs/<id>.wav``
-    (or ``.flac``);
-    a seeded split."""
+    (or ``.flac``); a seeded split."""
     base = require_dir(root, hint=" (the LJSpeech-1.1 folder with metadata.csv and wavs/)")
     meta = require_file(base / "metadata.csv", "LJSpeech metadata", hint=" (expected id|text|normalized text)")
     items, missing = [], []
@@ -161,8 +164,7 @@ def ljspeech(root: str, val_fraction: float = 0.1, test_fraction: float = 0.1, s
                 continue
             uid, text = row[0], (row[2] if len(row) > 2 and row[2].strip() else row[1] if len(row) > 1 else "")
             # the standard release has .wav; re-encoded copies (like ../shared/data's subset) have .flac
-            wav = next((base / "wavs" / f"{uid}{ext}" for ext in (".wav", ".flac")
-                        if (base / "wavs" / f"{uid}{ext}").is_file()), None)
+            wav = _audio_file(base / "wavs", uid, (".wav", ".flac"))
             if wav is None:
                 missing.append(str(base / "wavs" / f"{uid}.wav"))
                 continue
