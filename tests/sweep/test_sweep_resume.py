@@ -17,17 +17,24 @@ from taskhub.testing import cli
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
-def _finished(db: Path) -> int:
+def _counts(db: Path) -> tuple[int, int]:
+    """(finished, running) trials in the study stored in ``db``."""
     if not db.is_file():
-        return 0
+        return 0, 0
     try:
         summaries = optuna.get_all_study_summaries(f"sqlite:///{db}")
         if not summaries:
-            return 0
+            return 0, 0
         study = optuna.load_study(study_name=summaries[0].study_name, storage=f"sqlite:///{db}")
-        return len(study.get_trials(deepcopy=False, states=FINISHED))
+        trials = study.get_trials(deepcopy=False)
+        return (sum(t.state in FINISHED for t in trials),
+                sum(t.state == optuna.trial.TrialState.RUNNING for t in trials))
     except Exception:  # the database is being created
-        return 0
+        return 0, 0
+
+
+def _finished(db: Path) -> int:
+    return _counts(db)[0]
 
 
 @pytest.mark.slow
@@ -41,12 +48,17 @@ def test_sweep_resume_after_kill(tmp_path):
     first = subprocess.Popen([sys.executable, "-m", "taskhub", *args], cwd=tmp_path, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        # Kill as soon as two trials have finished and the third is running: on a fast machine a
+        # fixed sleep here let the whole sweep finish first.
         deadline = time.monotonic() + 240
-        while _finished(sweep_dir / "optuna.db") < 2 and first.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0)  # into the third trial
+        while first.poll() is None and time.monotonic() < deadline:
+            finished, running = _counts(sweep_dir / "optuna.db")
+            if finished >= 2 and running:
+                break
+            time.sleep(0.05)
     finally:
-        os.killpg(first.pid, signal.SIGKILL)  # like a crash or a preempted node: no cleanup at all
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)  # like a crash or a preempted node: no cleanup at all
         first.wait()
     assert 2 <= _finished(sweep_dir / "optuna.db") < 4
     second = cli(*args, cwd=tmp_path, env=env, timeout=400)
