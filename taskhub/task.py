@@ -7,9 +7,12 @@ serves one run; it holds the run's config and any state fitted on the training s
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from taskhub.data.contract import Splits
 
 if TYPE_CHECKING:
     import torch
@@ -20,21 +23,31 @@ if TYPE_CHECKING:
     from taskhub.engine.run import Run
 
 Stage = Literal["fit", "eval"]
+log = logging.getLogger("taskhub")
+AUTO = "auto"
 
 
-@dataclass
-class Data:
-    """The datasets of one run.
+def is_auto(value: Any) -> bool:
+    """Whether a setting's value asks the task to choose it from the data (``auto``)."""
+    return isinstance(value, str) and value.strip().lower() == AUTO
 
-    A :class:`taskhub.data.InMemoryDataset` without a per-sample transform is batched by
-    slicing its tensors (no per-sample DataLoader overhead); any other ``Dataset`` streams
-    through a ``DataLoader`` with ``collate`` and the dataset config's ``num_workers``.
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Data(Splits):
+    """Deprecated since 0.2: return :class:`taskhub.data.Splits` (which adds ``info``).
+
+    Kept so that plugins written against 0.1 still run: ``Data(train, val, test, collate)``.
     """
 
-    train: Dataset | None
-    val: Dataset | None
-    test: Dataset | None = None
-    collate: Callable[[list[Any]], Any] | None = None
+    def __init__(self, train: Dataset | None, val: Dataset | None, test: Dataset | None = None,
+                 collate: Callable[[list[Any]], Any] | None = None) -> None:
+        warnings.warn("taskhub.Data is deprecated: return taskhub.data.Splits(train, val, test, info=..., collate=...)",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(train=train, val=val, test=test, collate=collate)
 
 
 class Task:
@@ -48,11 +61,44 @@ class Task:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg
+        #: settings chosen from the data: {"dataset.image_size": {"value": 32, "reason": "..."}}.
+        #: Checkpoints carry it, so eval, predict and resume reuse the values instead of re-choosing.
+        self.resolved: dict[str, dict[str, Any]] = {}
+
+    # --- settings chosen from the data ----------------------------------------------------
+    def resolve_auto(self, key: str, choose: Callable[[], tuple[Any, str]]) -> Any:
+        """The value of setting ``key`` (dotted, e.g. ``"dataset.image_size"``).
+
+        A user's explicit value wins. When it is ``auto``, ``choose()`` returns ``(value, reason)``
+        from the training split; the value is written into the run's config (so the resolved
+        config and checkpoints hold it), logged as ``key=value (reason)``, and recorded in
+        :attr:`resolved` (summary.json's ``auto``). A value resolved earlier (restored from a
+        checkpoint by :meth:`restore_resolved`) is reused and ``choose`` is not called.
+        """
+        from omegaconf import OmegaConf, open_dict
+
+        current = OmegaConf.select(self.cfg, key)
+        if key in self.resolved:
+            value, reason = self.resolved[key]["value"], "from the checkpoint"
+        elif is_auto(current):
+            value, reason = choose()
+            self.resolved[key] = {"value": value, "reason": reason}
+        else:
+            return current
+        with open_dict(self.cfg):
+            OmegaConf.update(self.cfg, key, value, force_add=True)
+        log.info("%s=%s (%s)", key.rsplit(".", 1)[-1] if key.startswith("dataset.") else key, _short(value), reason)
+        return OmegaConf.select(self.cfg, key)
+
+    def restore_resolved(self, resolved: dict[str, Any]) -> None:
+        """Reuse the values a checkpoint's run chose (``{key: {"value": ..., "reason": ...}}``)."""
+        self.resolved.update({k: dict(v) for k, v in (resolved or {}).items()})
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: Stage) -> Data:
-        """Build the datasets from ``self.cfg.dataset``.
+    def build_data(self, stage: Stage) -> Splits:
+        """Build the datasets from ``self.cfg.dataset`` (usually ``taskhub.data.build_splits``).
 
+        Resolve ``auto`` settings here, from the training split, with :meth:`resolve_auto`.
         ``stage="fit"``: fit the task's state on the training split (labels, tokenizer, scaler).
         ``stage="eval"``: the state was loaded from a checkpoint; reuse it (map labels by name,
         never refit) and build at least ``val`` and ``test``.

@@ -1,13 +1,32 @@
-"""Shared data helpers for plugins: in-memory datasets, seeded splits, config plumbing."""
-from taskhub.data.in_memory import InMemoryDataset
-from taskhub.data.paths import expand_paths, require_dir, require_file
-from taskhub.data.splits import seeded_split, split_indices
-from taskhub.data.configs import dataset_kwargs, LOADER_KEYS
+"""Shared data helpers for plugins: the data contract (``Splits``, ``build_splits``), the bad-input
+policy, in-memory datasets, seeded splits and path checks.
 
-__all__ = [
-    "InMemoryDataset", "seeded_split", "split_indices", "expand_paths", "require_dir", "require_file",
-    "dataset_kwargs", "LOADER_KEYS",
-]
-from taskhub.data.memory import memory_data, register_data, release_data
+Names are imported on first use, so ``import taskhub`` stays free of torch.
+"""
+from __future__ import annotations
 
-__all__ += ["memory_data", "register_data", "release_data"]
+import importlib
+from typing import Any
+
+_HOME = {
+    "Splits": "contract", "build_splits": "contract", "check_arguments": "contract", "LOADER_KEYS": "contract",
+    "BadInputs": "bad_inputs", "OnBad": "bad_inputs",
+    "InMemoryDataset": "in_memory",
+    "carve_splits": "splits", "seeded_split": "splits", "split_indices": "splits",
+    "expand_paths": "paths", "require_dir": "paths", "require_file": "paths",
+    "dataset_kwargs": "configs",
+    "memory_data": "memory", "register_data": "memory", "release_data": "memory",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'taskhub.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"taskhub.data.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

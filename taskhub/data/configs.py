@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from taskhub.errors import UserError
 
 #: Keys of a dataset config that the engine reads (batching), not the dataset builder.
-LOADER_KEYS = ("batch_size", "eval_batch_size", "num_workers", "pin_memory", "name")
+from taskhub.data.contract import LOADER_KEYS  # noqa: E402  (one list of loader keys)
 
 
 def dataset_kwargs(cfg: DictConfig) -> dict[str, Any]:

@@ -23,3 +23,17 @@ def seeded_split(n: int, val_fraction: float, test_fraction: float, seed: int) -
     """(train, val, test) index tensors; val and test take the given fractions of ``n``."""
     train, val, test = split_indices(n, [1 - val_fraction - test_fraction, val_fraction, test_fraction], seed)
     return train, val, test
+
+
+def carve_splits(n: int, *, has_val: bool, has_test: bool, val_fraction: float, test_fraction: float,
+                 seed: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Indices into a training set of ``n`` items: (train, val, test), carving the splits a dataset
+    does not ship (``has_val`` / ``has_test`` False) from it, seeded. A shipped split is None here.
+
+    This is the one carving rule of every built-in loader: ``val_fraction`` and ``test_fraction``
+    are fractions of the training set as given.
+    """
+    want_val = 0.0 if has_val else float(val_fraction)
+    want_test = 0.0 if has_test else float(test_fraction)
+    train, val, test = seeded_split(n, want_val, want_test, seed)
+    return train, (None if has_val else val), (None if has_test else test)

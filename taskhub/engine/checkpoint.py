@@ -50,6 +50,7 @@ def payload(run: Run) -> dict[str, Any]:
         "overrides": list(run.overrides),
         "choices": dict(run.choices),
         "task_state": run.task.state_dict(),
+        "auto": dict(run.task.resolved),  # settings chosen from the data: reused by eval, predict, resume
         "rng": torch.get_rng_state(),
     }
 

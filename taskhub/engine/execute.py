@@ -61,6 +61,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     resume_from = checkpoint.resolve_resume(cfg.trainer.get("resume"), run_dir)
     ckpt = checkpoint.load(resume_from) if resume_from else None
     if ckpt is not None:
+        task.restore_resolved(ckpt.get("auto", {}))
         task.load_state_dict(ckpt["task_state"])
     data = task.build_data("fit")
     model = task.build_model().to(device)
@@ -173,6 +174,7 @@ def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_sec
         "world_size": distributed.world_size(),
         "seed": int(cfg.seed),
         "run_dir": str(run.dir),
+        "auto": {key: item["value"] for key, item in run.task.resolved.items()},
     }
     summary.update(scalars(final))
     return summary
@@ -205,6 +207,7 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
         raise UserError(f"split={split}: choose test, val or all")
     seed_everything(int(cfg.seed))
     task = build_task(cfg)
+    task.restore_resolved(ckpt.get("auto", {}))
     task.load_state_dict(ckpt["task_state"])
     data = task.build_data("eval")
     model = task.build_model().to(device)
