@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from taskhub.engine.run import Run
+    from taskhub.run_state import Run
 
 PROJECT = "taskhub"
 hookspec = pluggy.HookspecMarker(PROJECT)

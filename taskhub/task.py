@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from torch.utils.data import Dataset
     from torchmetrics import MetricCollection
 
-    from taskhub.engine.run import Run
+    from pathlib import Path
+
+    from taskhub.export.spec import ExportSpec
+    from taskhub.run_state import Run
 
 Stage = Literal["fit", "eval"]
 log = logging.getLogger("taskhub")
@@ -58,6 +61,16 @@ class Task:
     objective: ClassVar[tuple[str, str]] = ("val/loss", "min")
     #: the metric names this task reports (``test/<name>`` in summary.json), for ``taskhub plugins``.
     metrics: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def objective_for(cls, cfg: DictConfig) -> tuple[str, str]:
+        """The objective a run of ``cfg`` will have, known before the run starts (a sweeper creates
+        its study from it). The default is :attr:`objective`; override it when the objective
+        depends on the config or the data (tabular: regression optimises ``val/rmse``). It must
+        agree with the instance's ``objective`` after ``build_data``. Callers use
+        :func:`taskhub.objective`, which also applies ``trainer.monitor``/``trainer.mode``.
+        """
+        return cls.objective
 
     def __init__(self, cfg: DictConfig) -> None:
         self.cfg = cfg
@@ -155,3 +168,51 @@ class Task:
         """A short name for summaries: the model config's choice, else its target class."""
         target = str(self.cfg.model.get("_target_", "model")) if "model" in self.cfg else "model"
         return target.rsplit(".", 1)[-1]
+
+    # --- export (``taskhub export``, ``predict bundle=``, ``serve``: see docs/export.md) -----
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> ExportSpec | None:
+        """What ``taskhub export`` traces and writes, or None (the default): the task does not export.
+
+        ``batch`` is a real validation batch as :meth:`evaluation_step` gets it (on the CPU);
+        take the example inputs from it. Return a :class:`taskhub.ExportSpec`: the network,
+        its named inputs and outputs, the dynamic axes, and the fitted state as JSON and files.
+        """
+        return None
+
+    def load_bundle_state(self, state: dict[str, Any], folder: Path) -> None:
+        """Restore fitted state from a bundle: ``state`` is ExportSpec.state (from state.json) and
+        ``folder`` holds ExportSpec.files. The default hands ``state`` to :meth:`load_state_dict`."""
+        self.load_state_dict(state)
+
+    def bundle_model(self, network: torch.nn.Module) -> torch.nn.Module:
+        """The model :meth:`predict` runs on for a bundle. ``network`` is the exported file behind
+        an ``nn.Module`` (onnxruntime inside; called like ExportSpec.module, returns tensors), so the
+        bundle reuses this task's own pre- and post-processing and agrees with eager predict.
+        The default returns ``network``; a task that exported part of its model (detection's
+        network without box decoding) wraps it here in the rest, built from the fitted state."""
+        return network
+
+
+def objective(cfg: DictConfig, task: Task | None = None) -> tuple[str, str]:
+    """(metric key, ``"min"`` | ``"max"``): what a run of ``cfg`` optimises.
+
+    The one rule the engine (best checkpoint, early stopping, plateau schedulers) and sweepers
+    (the study's direction, pruning) share: ``trainer.monitor``/``trainer.mode`` when set, else
+    the task's objective: ``task.objective`` of a built task (the job's), else
+    :meth:`Task.objective_for` of ``cfg.task.name``'s class (a sweeper's, before any job runs).
+    A monitored key other than the task's own is minimised when it ends in ``loss``, else maximised.
+    """
+    from taskhub.errors import UserError
+
+    trainer = cfg.get("trainer") or {}
+    if task is not None:
+        default = tuple(task.objective)
+    else:
+        from taskhub.plugins import get_host
+
+        default = tuple(get_host().task_class(str(cfg.task.name)).objective_for(cfg))
+    key = str(trainer.get("monitor") or default[0])
+    mode = trainer.get("mode") or (default[1] if key == default[0] else ("min" if key.endswith("loss") else "max"))
+    if mode not in ("min", "max"):
+        raise UserError(f"trainer.mode={mode}: choose min or max")
+    return key, str(mode)

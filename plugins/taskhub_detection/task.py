@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MetricCollection
 
-from taskhub import Data, Task, UserError
+from taskhub import Data, Run, Task, UserError
 from taskhub.data import dataset_kwargs, expand_paths
 from taskhub_detection.data import IMAGE_SUFFIXES, DetectionData, collate, read_image
 
@@ -35,7 +35,7 @@ class DetectionTask(Task):
     objective = ("val/map", "max")
     metrics = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_100")
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.labels: list[str] = []
 
@@ -82,12 +82,12 @@ class DetectionTask(Task):
         return len(batch[0])
 
     # --- steps ----------------------------------------------------------------------------
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         images, targets = batch
         losses = model(as_float(images), targets)
         return sum(losses.values())
 
-    def evaluation_step(self, model, batch, metrics) -> None:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> None:
         images, targets = batch
         preds = model(as_float(images))
         metrics.update([{k: p[k].float() if k != "labels" else p[k] for k in ("boxes", "scores", "labels")}
@@ -95,7 +95,7 @@ class DetectionTask(Task):
                                           for t in targets])
         return None
 
-    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
         from taskhub_detection.draw import draw, save_png
 
         threshold = float(self.cfg.task.get("score_threshold", 0.3))
@@ -117,11 +117,11 @@ class DetectionTask(Task):
             yield row
 
     # --- artefacts and state --------------------------------------------------------------
-    def plots(self, run) -> None:
+    def plots(self, run: Run) -> None:
         self._per_class(run)
         self._val_pictures(run)
 
-    def _per_class(self, run) -> None:
+    def _per_class(self, run: Run) -> None:
         rows = {}
         for split in ("val", "test"):
             table = run.results.get(split, {}).get(f"{split}/per_class")
@@ -132,7 +132,7 @@ class DetectionTask(Task):
             (run.dir / "per_class_ap.json").write_text(json.dumps(rows, indent=2) + "\n")
 
     @torch.inference_mode()
-    def _val_pictures(self, run) -> None:
+    def _val_pictures(self, run: Run) -> None:
         """A few validation images, predicted boxes (left) beside the true ones (right)."""
         from taskhub_detection.draw import draw, save_png, side_by_side
 

@@ -10,9 +10,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from hydra.utils import get_method, instantiate
+from omegaconf import DictConfig
 from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
-from taskhub import Data, Task, UserError
+from taskhub import Data, Run, Task, UserError
 from taskhub.data import InMemoryDataset, dataset_kwargs, require_file
 from taskhub_forecast.datasets import Series, from_frame
 from taskhub_forecast.metrics import RelativeMAE
@@ -33,7 +34,7 @@ class ForecastTask(Task):
     objective = ("val/mae", "min")
     metrics = ("mae", "rmse", "mape", "naive_mae", "relative_mae")
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.columns: list[str] = []
         self.mean: list[float] = []
@@ -99,7 +100,7 @@ class ForecastTask(Task):
         last = x[:, -1:, :]
         return model(x - last).float() + last
 
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         return F.mse_loss(self.forward(model, batch["x"]), batch["y"])
 
     def _unscale(self, t: torch.Tensor) -> torch.Tensor:
@@ -107,7 +108,7 @@ class ForecastTask(Task):
         std = torch.tensor(self.std, device=t.device, dtype=t.dtype)
         return t * std + mean
 
-    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> torch.Tensor:
         pred = self.forward(model, batch["x"])
         naive = seasonal_naive(batch["x"], self.horizon, self.season)
         truth = self._unscale(batch["y"].float())
@@ -118,7 +119,7 @@ class ForecastTask(Task):
         metrics["relative_mae"].update(pred_raw, naive_raw, truth)
         return F.mse_loss(pred, batch["y"])
 
-    def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Any) -> Iterable[dict[str, Any]]:
         """The next ``horizon`` values after each series: a 1-D/2-D array or list, a pandas
         Series or DataFrame (value columns by name), a CSV path, or a list of those. Uses the last ``input_length`` steps."""
         device = next(model.parameters()).device
@@ -159,7 +160,7 @@ class ForecastTask(Task):
         return values
 
     # --- artefacts and state --------------------------------------------------------------
-    def plots(self, run) -> None:
+    def plots(self, run: Run) -> None:
         if self.series is None or run.data is None or run.data.test is None:
             return
         from taskhub_forecast.plots import plot_forecast

@@ -22,9 +22,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from hydra.utils import get_class, get_method, instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from torchmetrics import MetricCollection
 
-from taskhub import Data, Task, UserError
+from taskhub import Data, Run, Task, UserError
 from taskhub.data import dataset_kwargs, expand_paths
 from taskhub_speech.audio import AUDIO_SUFFIXES, BadAudio, FeatureConfig, Featurizer, read_audio, spec_augment
 from taskhub_speech.batching import BucketDataset, Example, collate
@@ -55,7 +56,7 @@ class SpeechTask(Task):
     objective = ("val/wer", "min")
     metrics = ("wer", "cer")
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.tokenizer: Tokenizer | None = None
         self.normalization: Normalization | None = None
@@ -200,7 +201,7 @@ class SpeechTask(Task):
                 log.warning("%s: %d clips have more units than output frames; they are kept and count as errors: %s",
                             split, len(names), _examples(names))
 
-    def build_metrics(self):
+    def build_metrics(self) -> MetricCollection:
         from taskhub_speech.metrics import speech_metrics
 
         return speech_metrics()
@@ -211,7 +212,7 @@ class SpeechTask(Task):
         return F.ctc_loss(log_probs.float().transpose(0, 1), batch["targets"], out_lengths, batch["target_lengths"],
                           blank=0, reduction="mean", zero_infinity=True)
 
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         x = batch["features"]
         sa = self.cfg.task.get("spec_augment")
         if sa:
@@ -220,16 +221,16 @@ class SpeechTask(Task):
         log_probs, out_lengths = model(x, batch["lengths"])
         return self._loss(log_probs, out_lengths, batch)
 
-    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> torch.Tensor:
         log_probs, out_lengths = model(batch["features"], batch["lengths"])
         hyps = [self.normalization(h) for h in self.decoder()(log_probs, out_lengths)]
         metrics.update(hyps, batch["texts"], ids=batch["ids"])
         return self._loss(log_probs, out_lengths, batch)
 
-    def batch_size(self, batch) -> int:
+    def batch_size(self, batch: Any) -> int:
         return len(batch["ids"])
 
-    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
         """One row per audio file: ``{"input", "transcript", "duration"}``, or ``{"input", "error"}``
         for a file that cannot be read (the others are still transcribed)."""
         feats = self.features()
@@ -255,7 +256,7 @@ class SpeechTask(Task):
         yield from sorted(rows, key=lambda r: order[r["input"]])
 
     # --- artefacts and state --------------------------------------------------------------
-    def plots(self, run) -> None:
+    def plots(self, run: Run) -> None:
         from taskhub_speech.plots import plot_spectrogram, write_worst
 
         for split in ("test", "val"):

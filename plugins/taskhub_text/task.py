@@ -10,12 +10,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from taskhub import Data, Task, UserError
+from taskhub import Data, Run, Task, UserError
 from taskhub.data import dataset_kwargs
 from taskhub_text.readers import Examples
 from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
@@ -61,7 +61,7 @@ class TextTask(Task):
     objective = ("val/accuracy", "max")
     metrics = ("accuracy", "f1_macro", "confusion_matrix")
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.labels: list[str] = []
         self.tokenizer: TextTokenizer | None = None
@@ -134,16 +134,16 @@ class TextTask(Task):
         })
 
     # --- steps ----------------------------------------------------------------------------
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         logits = model(batch["input_ids"], batch["lengths"])
         return F.cross_entropy(logits, batch["label"], label_smoothing=float(self.cfg.task.get("label_smoothing", 0.0)))
 
-    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> torch.Tensor:
         logits = model(batch["input_ids"], batch["lengths"])
         metrics.update(logits, batch["label"])
         return F.cross_entropy(logits, batch["label"])
 
-    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
         """Files (one text per line, or CSV/TSV/JSONL with the text column) and literal strings."""
         from taskhub_text.predict_inputs import gather_inputs
 
@@ -169,7 +169,7 @@ class TextTask(Task):
         return [str(c) for c in ([cols] if isinstance(cols, (str, int)) else cols)]
 
     # --- artefacts and state --------------------------------------------------------------
-    def plots(self, run) -> None:
+    def plots(self, run: Run) -> None:
         """The tokenizer and labels beside the checkpoints (what predict needs), and a confusion matrix."""
         if self.tokenizer is not None:
             self.tokenizer.save(Path(run.dir) / "tokenizer.json")

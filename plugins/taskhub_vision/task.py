@@ -8,11 +8,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from taskhub import Data, Task, UserError
+from taskhub import Data, Run, Task, UserError
 from taskhub.data import dataset_kwargs, expand_paths
 from taskhub_vision.datasets import IMAGE_SUFFIXES, VisionData, read_image
 
@@ -24,7 +24,7 @@ class VisionTask(Task):
     objective = ("val/accuracy", "max")
     metrics = ("accuracy", "f1_macro", "confusion_matrix")
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.labels: list[str] = []
         self.channels = 3
@@ -73,16 +73,16 @@ class VisionTask(Task):
         std = torch.tensor(self.std, device=images.device).view(1, -1, 1, 1)
         return (images.float() / 255.0 - mean) / std
 
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         logits = model(self._normalize(batch["image"]))
         return F.cross_entropy(logits, batch["label"], label_smoothing=float(self.cfg.task.get("label_smoothing", 0.0)))
 
-    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> torch.Tensor:
         logits = model(self._normalize(batch["image"]))
         metrics.update(logits, batch["label"])
         return F.cross_entropy(logits, batch["label"])
 
-    def predict(self, model, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Sequence[Any]) -> Iterable[dict[str, Any]]:
         k = min(int(self.cfg.task.get("topk", 5)), len(self.labels))
         device = next(model.parameters()).device
         batch_size = int(self.cfg.dataset.get("eval_batch_size") or self.cfg.dataset.get("batch_size", 64))
@@ -97,7 +97,7 @@ class VisionTask(Task):
                        "topk": [{"label": self.labels[j], "probability": round(q, 6)} for j, q in zip(i, p)]}
 
     # --- artefacts and state --------------------------------------------------------------
-    def plots(self, run) -> None:
+    def plots(self, run: Run) -> None:
         for split in ("test", "val"):
             matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
             if matrix is not None:

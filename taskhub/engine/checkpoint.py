@@ -7,16 +7,17 @@ Writes are atomic: a crash mid-write never leaves a truncated ``last.pt``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from taskhub.errors import UserError
 
 if TYPE_CHECKING:
-    from taskhub.engine.run import Run
+    from taskhub.run_state import Run
 
 FORMAT_VERSION = 1
 
@@ -73,10 +74,52 @@ def load(path: str | Path) -> dict[str, Any]:
         # weights_only: a checkpoint is data (tensors, numbers, strings), never code to run.
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"{path}: not a readable taskhub checkpoint ({type(exc).__name__}: {exc})") from None
+        raise UserError(refusal(path, exc)) from None
     if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
         raise UserError(f"{path}: not a taskhub checkpoint (no model or config inside)")
     return ckpt
+
+
+def refusal(path: str | Path, exc: BaseException) -> str:
+    """One line for a file torch.load refused, without PyTorch's advice to load it unsafely."""
+    text = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)|Unsupported operand \d+|Trying to \w+ \w+", text)
+    if "Weights only load failed" in text or found:
+        what = f" ({found.group(1)})" if found and found.group(1) else ""
+        return (f"{path}: refused: it holds Python objects{what} that would run code when loaded, not a "
+                f"checkpoint's data (tensors, numbers, strings); taskhub never loads such files")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    if "weights_only" in first:
+        first = type(exc).__name__
+    return f"{path}: not a readable taskhub checkpoint ({type(exc).__name__}: {first})"
+
+
+def trusted_config(ckpt: dict[str, Any], path: str | Path, trust: Any = None) -> DictConfig:
+    """The config stored in checkpoint ``ckpt`` (read from ``path``), once every ``_target_`` in
+    it and in its stored overrides is trusted (see :mod:`taskhub.trust`): what ``taskhub eval``,
+    ``taskhub predict`` and ``taskhub.load`` build from. ``trust`` is the user's explicit
+    ``trust=`` setting, never the checkpoint's own."""
+    from taskhub.trust import check_targets, overrides_as_config, parse_trust, trusted_prefixes
+
+    source = f"checkpoint {path}"
+    extra, allowed = parse_trust(trust), trusted_prefixes()
+    raw = ckpt.get("config")
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: not a taskhub checkpoint (its config is not a mapping)")
+    try:
+        resolved = OmegaConf.to_container(OmegaConf.create(raw), resolve=True)
+        check_targets(resolved, source, extra, allowed)  # what instantiate sees after interpolation
+        cfg = OmegaConf.create(resolved)
+        check_targets(OmegaConf.to_container(cfg, resolve=True), source, extra, allowed)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{source}: its config does not resolve ({type(exc).__name__}: {exc}); refused") from None
+    for tree in overrides_as_config(ckpt.get("overrides") or [], source):
+        check_targets(tree, f"{source} (stored overrides)", extra, allowed)
+    with open_dict(cfg):
+        cfg.pop("trust", None)  # a file never widens its own trust
+    return cfg
 
 
 def resolve_resume(setting: str | None, run_dir: Path) -> Path | None:
