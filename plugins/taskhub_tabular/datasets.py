@@ -1,4 +1,4 @@
-"""Tabular dataset builders: each returns a :class:`Table` of raw train/val/test frames.
+"""Tabular dataset builders: each returns :class:`taskhub.data.Splits` of raw train/val/test frames.
 
 Builders only read and split; everything fitted (scaling, vocabularies, classes) happens in
 the task on the training frame, so every source (built-in, CSV, parquet, arrays) gets the
@@ -6,73 +6,65 @@ same preprocessing and the same checkpointed state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import logging
+import warnings
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from taskhub import UserError
-from taskhub.data import memory_data, require_file, split_indices
+from taskhub.data import OnBad, Splits, carve_splits, memory_data, require_file
+
+log = logging.getLogger("taskhub")
+#: how empty feature cells are filled: the training mean | the row is dropped | an error
+Missing = Literal["mean", "drop", "error"]
 
 
-@dataclass
-class Table:
-    """Raw splits plus which columns are the label, the features and the categorical features.
-
-    ``features``/``categorical`` None mean "infer": every column but the label, and the
-    non-numeric ones among them.
-    """
-
-    train: pd.DataFrame | None
-    val: pd.DataFrame | None
-    test: pd.DataFrame | None
-    label: str
-    features: list[str] | None = None
-    categorical: list[str] | None = None
-    source: str = "data"
+# ``on_bad`` and ``missing`` are applied by the task, which fits the encoder: builders only read and split.
+def table_info(label: str, features: list[str] | None, categorical: list[str] | None, source: str,
+               lines: bool) -> dict[str, Any]:
+    """What the task needs beside the frames: which columns are the label, the features and the
+    categorical ones (None: infer), where the rows came from, and whether row labels are file lines."""
+    return {"label": label, "features": list(features) if features else None,
+            "categorical": list(categorical) if categorical is not None else None,
+            "source": source, "file_lines": lines}
 
 
-def _split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> list[pd.DataFrame]:
-    """Seeded random train/val/test rows (rows of a table are exchangeable, unlike a series)."""
-    parts = split_indices(len(frame), [1 - val_fraction - test_fraction, val_fraction, test_fraction], seed)
-    return [frame.iloc[p.numpy()].reset_index(drop=True) for p in parts]
-
-
-def _table(frames: dict[str, pd.DataFrame | None], label: str, features: list[str] | None,
-           categorical: list[str] | None, val_fraction: float, test_fraction: float, seed: int,
-           source: str) -> Table:
+def _splits(frames: dict[str, pd.DataFrame | None], label: str, features: list[str] | None,
+            categorical: list[str] | None, val_fraction: float, test_fraction: float, seed: int,
+            source: str, lines: bool = False) -> Splits:
+    """Splits of raw frames, carving the missing ones out of the training rows (given ones are used
+    as they are). Frames keep their original row index, so a bad row can be named by its line."""
     train, val, test = frames["train"], frames.get("val"), frames.get("test")
     assert train is not None
-    # Carve missing splits out of the training rows; given ones are used as they are.
-    want_val = val_fraction if val is None else 0.0
-    want_test = test_fraction if test is None else 0.0
-    if want_val or want_test:
-        train, carved_val, carved_test = _split(train, want_val, want_test, seed)
-        val = carved_val if val is None else val
-        test = carved_test if test is None and want_test else test
-    table = Table(train, val, test, label, list(features) if features else None,
-                  list(categorical) if categorical is not None else None, source)
-    check_columns(table)
-    return table
+    keep, carved_val, carved_test = carve_splits(len(train), has_val=val is not None, has_test=test is not None,
+                                                 val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    rows = lambda index: train.iloc[index.numpy()]  # noqa: E731
+    splits = Splits(rows(keep), val if val is not None else rows(carved_val),
+                    test if test is not None else (rows(carved_test) if len(carved_test) else None),
+                    info=table_info(label, features, categorical, source, lines))
+    check_columns(splits)
+    return splits
 
 
-def check_columns(table: Table) -> None:
+def check_columns(splits: Splits) -> None:
     """One clear line when the label or a listed feature is not a column of the data."""
-    columns = list(table.train.columns)
+    info = splits.info
+    columns = list(splits.train.columns)
     shown = ", ".join(map(str, columns[:30])) + (" ..." if len(columns) > 30 else "")
-    if table.label not in columns:
-        raise UserError(f"{table.source}: no label column '{table.label}'; columns are: {shown}. "
+    if info["label"] not in columns:
+        raise UserError(f"{info['source']}: no label column '{info['label']}'; columns are: {shown}. "
                         f"Set dataset.label=COLUMN")
-    for name in [*(table.features or []), *(table.categorical or [])]:
+    for name in [*(info["features"] or []), *(info["categorical"] or [])]:
         if name not in columns:
-            raise UserError(f"{table.source}: no feature column '{name}'; columns are: {shown}. "
+            raise UserError(f"{info['source']}: no feature column '{name}'; columns are: {shown}. "
                             f"Fix dataset.features / dataset.categorical")
 
 
 def synthetic(num_samples: int = 5000, num_features: int = 20, informative: int = 10, noise: float = 0.5,
-              val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0) -> Table:
+              val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0, on_bad: OnBad = "error",
+              missing: Missing = "mean") -> Splits:
     """A learnable binary problem with no download: ``num_features`` numeric columns ``f0..``.
 
     The label is the sign of a random linear score of the first ``informative`` features plus
@@ -89,7 +81,7 @@ def synthetic(num_samples: int = 5000, num_features: int = 20, informative: int 
     offsets = rng.uniform(-50, 50, num_features)
     frame = pd.DataFrame(z * scales + offsets, columns=[f"f{i}" for i in range(num_features)])
     frame["label"] = label
-    return _table({"train": frame}, "label", None, None, val_fraction, test_fraction, seed, "synthetic")
+    return _splits({"train": frame}, "label", None, None, val_fraction, test_fraction, seed, "synthetic")
 
 
 def _read(path: str, reader: str, sep: str = ",") -> pd.DataFrame:
@@ -100,31 +92,54 @@ def _read(path: str, reader: str, sep: str = ",") -> pd.DataFrame:
         raise UserError(f"{path}: cannot read as {reader} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
 
 
-def _files(reader: str, path: str, label: str, features: list[str] | None, categorical: list[str] | None,
-           val_path: str | None, test_path: str | None, val_fraction: float, test_fraction: float, seed: int,
-           sep: str = ",") -> Table:
-    if path in (None, "", "???"):
-        raise UserError(f"dataset.path is not set: pass dataset.path=/path/to/data.{reader} dataset.label=COLUMN")
-    frames = {"train": _read(path, reader, sep),
-              "val": _read(val_path, reader, sep) if val_path else None,
-              "test": _read(test_path, reader, sep) if test_path else None}
-    return _table(frames, label, features, categorical, val_fraction, test_fraction, seed, str(path))
+def _files(reader: str, train: str | None, label: str, features: list[str] | None, categorical: list[str] | None,
+           val: str | None, test: str | None, val_fraction: float, test_fraction: float, seed: int,
+           sep: str = ",") -> Splits:
+    if train in (None, "", "???"):
+        raise UserError(f"dataset.train is not set: pass dataset.train=/path/to/data.{reader} dataset.label=COLUMN")
+    frames = {"train": _read(train, reader, sep),
+              "val": _read(val, reader, sep) if val else None,
+              "test": _read(test, reader, sep) if test else None}
+    splits = _splits(frames, label, features, categorical, val_fraction, test_fraction, seed, str(train),
+                     lines=reader == "csv")
+    splits.info["sources"] = {"train": str(train), "val": str(val or train), "test": str(test or train)}
+    return splits
 
 
-def csv(path: str, label: str, features: list[str] | None = None, categorical: list[str] | None = None,
-        val_path: str | None = None, test_path: str | None = None, val_fraction: float = 0.15,
-        test_fraction: float = 0.15, seed: int = 0, sep: str = ",") -> Table:
-    """A CSV file with a header; val/test rows are carved out unless ``val_path``/``test_path`` are given."""
-    return _files("csv", path, label, features, categorical, val_path, test_path, val_fraction, test_fraction,
-                  seed, sep)
+def _renamed(new: str | None, old: str | None, old_key: str, new_key: str) -> str | None:
+    """The value of a renamed setting: the new key's, else the deprecated key's (with a warning)."""
+    if old in (None, ""):
+        return new
+    warnings.warn(f"dataset.{old_key} is deprecated: use dataset.{new_key}", DeprecationWarning, stacklevel=3)
+    log.warning("dataset.%s is deprecated: use dataset.%s", old_key, new_key)
+    if new not in (None, "") and new != old:
+        raise UserError(f"dataset.{old_key}={old} and dataset.{new_key}={new}: set only dataset.{new_key}")
+    return old
 
 
-def parquet(path: str, label: str, features: list[str] | None = None, categorical: list[str] | None = None,
-            val_path: str | None = None, test_path: str | None = None, val_fraction: float = 0.15,
-            test_fraction: float = 0.15, seed: int = 0) -> Table:
+def csv(train: str | None = None, label: str = "label", features: list[str] | None = None,
+        categorical: list[str] | None = None, val: str | None = None, test: str | None = None,
+        val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0, sep: str = ",",
+        on_bad: OnBad = "error", missing: Missing = "mean", path: str | None = None, val_path: str | None = None,
+        test_path: str | None = None) -> Splits:
+    """A CSV file with a header; val/test rows are carved out of ``train`` unless ``val``/``test`` files are given.
+
+    ``path``, ``val_path`` and ``test_path`` are the 0.1 names of ``train``, ``val`` and ``test`` (deprecated).
+    """
+    train, val, test = (_renamed(train, path, "path", "train"), _renamed(val, val_path, "val_path", "val"),
+                        _renamed(test, test_path, "test_path", "test"))
+    return _files("csv", train, label, features, categorical, val, test, val_fraction, test_fraction, seed, sep)
+
+
+def parquet(train: str | None = None, label: str = "label", features: list[str] | None = None,
+            categorical: list[str] | None = None, val: str | None = None, test: str | None = None,
+            val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0, on_bad: OnBad = "error",
+            missing: Missing = "mean", path: str | None = None, val_path: str | None = None,
+            test_path: str | None = None) -> Splits:
     """A parquet file, as :func:`csv`."""
-    return _files("parquet", path, label, features, categorical, val_path, test_path, val_fraction,
-                  test_fraction, seed)
+    train, val, test = (_renamed(train, path, "path", "train"), _renamed(val, val_path, "val_path", "val"),
+                        _renamed(test, test_path, "test_path", "test"))
+    return _files("parquet", train, label, features, categorical, val, test, val_fraction, test_fraction, seed)
 
 
 def as_frame(obj: Any, label: str) -> pd.DataFrame:
@@ -152,8 +167,9 @@ def _array_frame(x: Any) -> pd.DataFrame:
 
 
 def arrays(key: str, label: str = "label", features: list[str] | None = None, categorical: list[str] | None = None,
-           val_fraction: float = 0.15, test_fraction: float = 0.0, seed: int = 0) -> Table:
+           val_fraction: float = 0.15, test_fraction: float = 0.0, seed: int = 0, on_bad: OnBad = "error",
+           missing: Missing = "mean") -> Splits:
     """Data passed from Python (``taskhub.run("tabular", data=(X, y))``), found by its registry key."""
     splits = memory_data(key)
     frames = {name: as_frame(obj, label) if obj is not None else None for name, obj in splits.items()}
-    return _table(frames, label, features, categorical, val_fraction, test_fraction, seed, "data")
+    return _splits(frames, label, features, categorical, val_fraction, test_fraction, seed, "data")

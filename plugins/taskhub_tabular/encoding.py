@@ -15,8 +15,12 @@ import pandas as pd
 import torch
 
 from taskhub import UserError
+from taskhub.data import BadInputs
 
 MISSING = ("mean", "drop", "error")
+#: A text column whose non-empty training cells are at least this share numbers is numeric: its few
+#: non-numbers are bad cells (``dataset.on_bad``), not a reason to embed the whole column as categories.
+NUMERIC_SHARE = 0.9
 
 
 @dataclass
@@ -44,21 +48,23 @@ class Encoder:
     # --- fitting (training split only) ---------------------------------------------------
     @classmethod
     def fit(cls, train: pd.DataFrame, label: str, features: list[str] | None, categorical: list[str] | None,
-            kind: str, missing: str, source: str) -> Encoder:
+            kind: str, missing: str, source: str, bad: BadInputs | None = None, lines: bool = False) -> Encoder:
+        """Fit on the training frame. ``bad`` collects bad rows (an empty label, a non-number in a
+        numeric column); ``lines``: the frame's index is a file's row, so name rows as ``file:line``."""
         if missing not in MISSING:
             raise UserError(f"dataset.missing={missing}: choose one of {', '.join(MISSING)}")
         features = features or [c for c in train.columns if c != label]
         if categorical is None:
-            categorical = [c for c in features if not _is_numeric(train[c])]
+            categorical = [c for c in features if not _mostly_numeric(train[c])]
         enc = cls(label=label, numeric=[c for c in features if c not in categorical],
                   categorical=[c for c in features if c in categorical], missing=missing)
-        train = enc.clean(train, source)
+        for c in enc.numeric:
+            if not _mostly_numeric(train[c]):
+                raise UserError(f"{source}: column '{c}' is not numeric; list it in dataset.categorical")
+        train = enc.clean(train, source, bad=bad or BadInputs("error"), lines=lines)
         enc.kind = _kind(train[label]) if kind == "auto" else kind
         if enc.kind not in ("classification", "regression"):
             raise UserError(f"task.kind={kind}: choose auto, classification or regression")
-        for c in enc.numeric:
-            if not _is_numeric(train[c]):
-                raise UserError(f"{source}: column '{c}' is not numeric; list it in dataset.categorical")
         values = train[enc.numeric].to_numpy(dtype=np.float64) if enc.numeric else np.zeros((len(train), 0))
         enc.mean = np.nanmean(values, axis=0).tolist() if len(values) else [0.0] * len(enc.numeric)
         std = np.nanstd(values, axis=0) if len(values) else np.ones(len(enc.numeric))
@@ -77,13 +83,34 @@ class Encoder:
         return enc
 
     # --- applying ------------------------------------------------------------------------
-    def clean(self, frame: pd.DataFrame, source: str, with_label: bool = True) -> pd.DataFrame:
-        """Rows with a missing label are dropped; missing features follow ``missing``."""
+    def clean(self, frame: pd.DataFrame, source: str, with_label: bool = True, bad: BadInputs | None = None,
+              lines: bool = False) -> pd.DataFrame:
+        """Check and tidy rows: an empty label or a non-number in a numeric column is a bad row (``bad``'s
+        policy: one line naming it, or left out and counted; without ``bad`` (predict) always an error);
+        empty feature cells follow ``missing``."""
         missing_cols = [c for c in [*self.features, *([self.label] if with_label else [])] if c not in frame.columns]
         if missing_cols:
             raise UserError(f"{source}: missing column(s) {missing_cols}; the model was trained on {self.features}")
+        frame = frame.copy()
+        drop = pd.Series(False, index=frame.index)
+
+        def report(rows: pd.Index, problem: Any) -> None:
+            for row in rows:
+                where = f"{source}:{row + 2}" if lines and isinstance(row, (int, np.integer)) else f"{source} row {row}"
+                if bad is None:
+                    raise UserError(f"{where}: {problem(row)}")
+                bad.report(where, problem(row))
+            drop.loc[rows] = True
+
         if with_label:
-            frame = frame[frame[self.label].notna()]
+            report(frame.index[frame[self.label].isna()], lambda row: f"the label '{self.label}' is empty")
+        for c in self.numeric:
+            numbers = pd.to_numeric(frame[c], errors="coerce")
+            wrong = frame.index[numbers.isna() & frame[c].notna()]
+            if len(wrong):
+                report(wrong, lambda row, c=c: f"column '{c}' holds {frame.at[row, c]!r}, not a number")
+            frame[c] = numbers
+        frame = frame[~drop]
         holes = frame[self.features].isna().any()
         if holes.any():
             if self.missing == "error":
@@ -104,8 +131,9 @@ class Encoder:
             cat[:, j] = [index.get(str(v), 0) if not _isna(v) else 0 for v in frame[c]]
         return {"num": torch.tensor(num, dtype=torch.float32), "cat": torch.from_numpy(cat)}
 
-    def encode(self, frame: pd.DataFrame, source: str) -> dict[str, torch.Tensor]:
-        frame = self.clean(frame, source)
+    def encode(self, frame: pd.DataFrame, source: str, bad: BadInputs | None = None,
+               lines: bool = False) -> dict[str, torch.Tensor]:
+        frame = self.clean(frame, source, bad=bad or BadInputs("error"), lines=lines)
         tensors = self.features_tensors(frame)
         y = frame[self.label]
         if self.kind == "classification":
@@ -130,6 +158,18 @@ class Encoder:
 
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s)  # booleans count as numbers (0/1)
+
+
+def _mostly_numeric(s: pd.Series) -> bool:
+    """Numbers, or text whose non-empty cells are at least NUMERIC_SHARE numbers (read from a CSV,
+    one typo makes pandas read a numeric column as text)."""
+    if _is_numeric(s):
+        return True
+    cells = s.dropna()
+    cells = cells[cells.astype(str).str.strip() != ""]
+    if len(cells) == 0:
+        return False
+    return float(pd.to_numeric(cells, errors="coerce").notna().mean()) >= NUMERIC_SHARE
 
 
 def _kind(y: pd.Series) -> str:

@@ -3,20 +3,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Stage = Literal["fit", "eval"]
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryF1Score, MulticlassAccuracy,
                                          MulticlassAUROC, MulticlassF1Score)
 
-from taskhub import Data, Task, UserError
-from taskhub.data import InMemoryDataset, dataset_kwargs, require_file
-from taskhub_tabular.datasets import Table
+from taskhub import Task, UserError
+from taskhub.data import BadInputs, InMemoryDataset, Splits, build_splits, require_file
 from taskhub_tabular.encoding import Encoder
 
 
@@ -32,31 +34,51 @@ class TabularTask(Task):
     objective = ("val/accuracy", "max")
     metrics = ("accuracy", "f1", "auroc", "mae", "rmse", "r2")
 
-    def __init__(self, cfg) -> None:
+    @classmethod
+    def objective_for(cls, cfg: DictConfig) -> tuple[str, str]:
+        """Regression optimises RMSE: known from ``task.kind``, or (``auto``) from the training label,
+        read the way a run reads it (a sweeper needs this before any trial runs)."""
+        kind = str(cfg.task.get("kind", "auto"))
+        if kind == "auto":
+            import copy
+
+            probe = cls(copy.deepcopy(cfg))
+            probe.build_data("fit")
+            return probe.objective
+        return ("val/rmse", "min") if kind == "regression" else ("val/accuracy", "max")
+
+    def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
         self.encoder: Encoder | None = None
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: str) -> Data:
-        kwargs = dataset_kwargs(self.cfg.dataset)
-        missing = kwargs.pop("missing", "mean")
-        table: Table = get_method(self.cfg.dataset._target_)(**kwargs)  # a plain call: UserErrors stay unwrapped
+    def build_data(self, stage: Stage) -> Splits:
+        frames = build_splits(self.cfg.dataset)
+        info = frames.info
+        source, lines = info["source"], bool(info.get("file_lines"))
+        bad = BadInputs(str(self.cfg.dataset.get("on_bad", "error")))
+        fitted_now = self.encoder is None
         if self.encoder is None:  # fit on the training split only; eval and resume reuse the checkpoint's
-            if stage != "fit" or table.train is None:
+            if stage != "fit" or frames.train is None:
                 raise UserError("tabular: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")
-            self.encoder = Encoder.fit(table.train, table.label, table.features, table.categorical,
-                                       str(self.cfg.task.get("kind", "auto")), missing, table.source)
+            self.encoder = Encoder.fit(frames.train, info["label"], info["features"], info["categorical"],
+                                       str(self.cfg.task.get("kind", "auto")), str(self.cfg.dataset.get("missing", "mean")),
+                                       source, bad=bad, lines=lines)
             self._set_objective()
-        elif table.label != self.encoder.label:
-            raise UserError(f"dataset.label={table.label}: the checkpoint was trained to predict '{self.encoder.label}'")
-        splits = {}
+        elif info["label"] != self.encoder.label:
+            raise UserError(f"dataset.label={info['label']}: the checkpoint was trained to predict '{self.encoder.label}'")
+        splits = Splits(info={**info, "kind": self.encoder.kind, "classes": list(self.encoder.classes)})
         for name in ("train", "val", "test"):
-            frame = getattr(table, name)
+            frame = getattr(frames, name)
             if frame is None or len(frame) == 0 or (stage == "eval" and name == "train"):
-                splits[name] = None
                 continue
-            splits[name] = InMemoryDataset(self.encoder.encode(frame, f"{table.source} ({name} split)"))
-        return Data(**splits)
+            where = info.get("sources", {}).get(name) or f"{source} ({name} split)"
+            # The training rows were checked while fitting; checking again would count them twice.
+            split_bad = BadInputs("skip") if name == "train" and fitted_now else bad
+            setattr(splits, name, InMemoryDataset(self.encoder.encode(frame, where, bad=split_bad, lines=lines)))
+        bad.warn("rows")
+        splits.skipped = bad.skipped
+        return splits
 
     def _set_objective(self) -> None:
         # Which metric to optimise depends on the data (auto kind), so it is set per instance.
@@ -95,10 +117,10 @@ class TabularTask(Task):
             return F.binary_cross_entropy_with_logits(out.squeeze(-1), target.float())
         return F.cross_entropy(out, target)
 
-    def training_step(self, model, batch) -> torch.Tensor:
+    def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         return self._loss(model(batch["num"], batch["cat"]), batch["target"])
 
-    def evaluation_step(self, model, batch, metrics) -> torch.Tensor:
+    def evaluation_step(self, model: torch.nn.Module, batch: Any, metrics: MetricCollection) -> torch.Tensor:
         out = model(batch["num"], batch["cat"]).float()
         target = batch["target"]
         if self.encoder.kind == "regression":
@@ -110,7 +132,7 @@ class TabularTask(Task):
             metrics.update(out.softmax(-1), target)
         return self._loss(out, target)
 
-    def predict(self, model, inputs: Any) -> Iterable[dict[str, Any]]:
+    def predict(self, model: torch.nn.Module, inputs: Any) -> Iterable[dict[str, Any]]:
         """Raw feature rows: a DataFrame, dicts (column -> value), arrays/lists in training column order,
         or .csv/.parquet file paths."""
         enc = self.encoder

@@ -43,10 +43,10 @@ class BadInputs:
         """One warning for everything skipped (nothing when nothing was)."""
         if not self.count:
             return
-        parts = [f"{len(items)} {problem}" for problem, items in self.skipped.items()]
+        parts = [f"{problem} ({len(items)})" for problem, items in self.skipped.items()]
         names = [n for items in self.skipped.values() for n in items][:SHOWN]
         more = ", ..." if self.count > SHOWN else ""
-        log.warning("skipped %d %s (%s; %s=skip): %s%s", self.count, what, "; ".join(parts), self.setting,
+        log.warning("skipped %d %s with %s=skip: %s; first: %s%s", self.count, what, self.setting, "; ".join(parts),
                     ", ".join(names), more)
 
     def merge(self, other: Iterable[tuple[str, list[str]]]) -> None:

@@ -88,7 +88,7 @@ def _regression_frame(n: int, seed: int) -> pd.DataFrame:
 def test_user_csv_regression_with_categories_and_missing_values(tmp_path):
     csv = tmp_path / "houses.csv"
     _regression_frame(1500, 0).to_csv(csv, index=False)
-    summary = run_task("tabular", tmp_path / "run", *FAST, "dataset=csv", f"dataset.path={csv}", "dataset.label=price",
+    summary = run_task("tabular", tmp_path / "run", *FAST, "dataset=csv", f"dataset.train={csv}", "dataset.label=price",
                        "trainer.max_epochs=8", "optimizer.lr=0.003")
     assert summary["objective"] == {"name": "val/rmse", "mode": "min", "value": summary["objective"]["value"]}
     assert summary["test/r2"] > 0.8
@@ -113,9 +113,9 @@ def test_csv_errors_name_the_file_and_the_column(tmp_path):
     csv = tmp_path / "data.csv"
     pd.DataFrame({"a": [1, 2], "b": [0, 1]}).to_csv(csv, index=False)
     with pytest.raises(taskhub.UserError, match=r"data\.csv: no label column 'target'.*columns are: a, b"):
-        run_task("tabular", tmp_path / "r1", "dataset=csv", f"dataset.path={csv}", "dataset.label=target")
+        run_task("tabular", tmp_path / "r1", "dataset=csv", f"dataset.train={csv}", "dataset.label=target")
     with pytest.raises(taskhub.UserError, match="csv file not found: .*nope.csv"):
-        run_task("tabular", tmp_path / "r2", "dataset=csv", f"dataset.path={tmp_path / 'nope.csv'}", "dataset.label=b")
+        run_task("tabular", tmp_path / "r2", "dataset=csv", f"dataset.train={tmp_path / 'nope.csv'}", "dataset.label=b")
 
 
 def test_parquet_source_with_given_test_file(tmp_path):
@@ -123,6 +123,6 @@ def test_parquet_source_with_given_test_file(tmp_path):
     frame = _regression_frame(200, 1)
     frame.iloc[:150].to_parquet(tmp_path / "train.parquet")
     frame.iloc[150:].to_parquet(tmp_path / "test.parquet")
-    table = parquet(str(tmp_path / "train.parquet"), "price", test_path=str(tmp_path / "test.parquet"),
+    table = parquet(str(tmp_path / "train.parquet"), "price", test=str(tmp_path / "test.parquet"),
                     val_fraction=0.2, test_fraction=0.5, seed=0)
     assert (len(table.train), len(table.val), len(table.test)) == (120, 30, 50)
