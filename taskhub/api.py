@@ -99,12 +99,23 @@ def _is_array_like(x: Any) -> bool:
     return hasattr(x, "shape") and hasattr(x, "__len__")
 
 
-def load(ckpt: str | Path, overrides: Sequence[str] = (), device: str = "auto") -> Predictor:
-    """The model in checkpoint ``ckpt``, ready to predict; ``overrides`` adjust its config (``task.topk=3``)."""
+def load(ckpt: str | Path, overrides: Sequence[str] = (), device: str = "auto", trust: Any = None) -> Predictor:
+    """The model in checkpoint ``ckpt``, ready to predict; ``overrides`` adjust its config (``task.topk=3``).
+
+    The checkpoint's config may build only trusted classes (see :mod:`taskhub.trust`);
+    ``trust="mypkg,otherpkg"`` (or ``trust=...`` among the overrides) admits more module prefixes:
+    only for files whose author you trust, since it lets the file run that code.
+    """
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    picked = [o for o in overrides if o.partition("=")[0].lstrip("+") == "trust"]
+    overrides = [o for o in overrides if o not in picked]
+    if trust is None and picked:
+        trust = picked[-1].partition("=")[2]
     data = checkpoint.load(ckpt)
-    cfg = OmegaConf.create(data["config"])
+    cfg = checkpoint.trusted_config(data, ckpt, trust)
     if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+        cfg = OmegaConf.merge(cfg, checked_overrides(cfg, overrides))
     dev = pick_device(device if device != "auto" else cfg.trainer.get("device", "auto"))
     task = get_host().task_class(cfg.task.name)(cfg)
     task.restore_resolved(data.get("auto", {}))
@@ -112,3 +123,35 @@ def load(ckpt: str | Path, overrides: Sequence[str] = (), device: str = "auto") 
     model = task.build_model()
     model.load_state_dict(data["model"])
     return Predictor(task, model.to(dev).eval(), dev)
+
+
+def checked_overrides(cfg: Any, overrides: Sequence[str]) -> Any:
+    """``key=value`` overrides for a checkpoint's config as a config to merge: a key the config
+    lacks is one line with "did you mean" (``+key=value`` adds one on purpose)."""
+    from taskhub.errors import did_you_mean
+
+    known = _dotted_keys(OmegaConf.to_container(cfg))
+    dotlist = []
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip("+"):
+            raise UserError(f"{item!r}: give overrides as key=value (e.g. task.topk=3)")
+        adding, key = key.startswith("+"), key.lstrip("+")
+        if not adding and key not in known and not any(k.startswith(key + ".") for k in known):
+            raise UserError(f"{key}={value}: the checkpoint's config has no {key}{did_you_mean(key, known)} "
+                            f"(use +{key}={value} to add it)")
+        dotlist.append(f"{key}={value}")
+    try:
+        return OmegaConf.from_dotlist(dotlist)
+    except Exception as exc:
+        raise UserError(f"overrides {' '.join(overrides)}: {exc}") from None
+
+
+def _dotted_keys(node: Any, prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{prefix}.{key}" if prefix else str(key)
+            keys.append(here)
+            keys += _dotted_keys(value, here)
+    return keys

@@ -53,6 +53,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ckpt_path = Path(ckpt_args[-1].partition("=")[2]).expanduser()
     ckpt = checkpoint.load(ckpt_path)
     user = [o for o in args.overrides if not o.startswith("ckpt=")]
+    trust = [o.partition("=")[2] for o in user if o.partition("=")[0].lstrip("+") == "trust"]
+    checkpoint.trusted_config(ckpt, ckpt_path, trust[-1] if trust else None)  # before anything is built from it
     base = [o for o in ckpt.get("overrides", []) if not _is_run_specific(o)]
     task = ckpt["config"]["task"]["name"]
     merged = _merge_overrides([f"task={task}", *base], user)
@@ -64,7 +66,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _is_run_specific(override: str) -> bool:
     key = override.partition("=")[0].lstrip("+~")
-    return key.startswith("hydra.") or key in ("trainer.resume", "mode", "ckpt", "split") or key.startswith("sweep")
+    return key.startswith("hydra.") or key in ("trainer.resume", "mode", "ckpt", "split", "trust") or key.startswith("sweep")
 
 
 def _merge_overrides(base: list[str], newer: list[str]) -> list[str]:
@@ -77,7 +79,10 @@ def _merge_overrides(base: list[str], newer: list[str]) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from taskhub.api import load
+    from taskhub.export.commands import predict_bundle
 
+    if (done := predict_bundle(args)) is not None:  # predict bundle=DIR: the exported model (docs/export.md)
+        return done
     picked, rest = _split_overrides(args.overrides, multi=("ckpt", "input", "out", "text"))
     if not picked["ckpt"]:
         raise UserError("taskhub predict needs ckpt=PATH and input=PATH...")
@@ -118,6 +123,22 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from taskhub.export.commands import cmd_export as export
+
+    return export(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from taskhub.serve.commands import cmd_serve as serve
+
+    return serve(args)
+
+
+#: verbs whose key=value settings are read by their own module, not argparse: taskhub export / serve
+OWN_VERBS = {"export": cmd_export, "serve": cmd_serve}
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog="taskhub", description="Train, evaluate and use deep-learning task plugins.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
@@ -133,6 +154,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     pr = sub.add_parser("predict", help="predict raw inputs as JSON lines: taskhub predict ckpt=PATH input=PATH...")
     pr.add_argument("overrides", nargs=argparse.REMAINDER)
     pr.set_defaults(handler=cmd_predict)
+    sub.add_parser("export", help="export a checkpoint: taskhub export ckpt=PATH format=onnx|torch_export [out=DIR]")
+    sub.add_parser("serve", help="serve predictions over HTTP: taskhub serve ckpt=PATH|bundle=DIR [host=] [port=]")
     pl = sub.add_parser("plugins", help="list installed plugins and what they contribute")
     pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pl.set_defaults(handler=cmd_plugins)
@@ -147,11 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from taskhub.plugins import get_host
 
-        if argv and argv[0] not in ("run", "eval", "predict", "plugins"):
+        if argv and argv[0] not in ("run", "eval", "predict", "plugins", *OWN_VERBS):
             get_host().hook.register_commands(subparsers=sub)  # plugin verbs, e.g. `taskhub sweep`
-        if argv and argv[0] in ("run", "eval", "predict"):
+        if argv and argv[0] in ("run", "eval", "predict", *OWN_VERBS):
             # Everything after the verb is Hydra's (overrides, -m anywhere, --cfg job): no argparse.
-            handlers = {"run": cmd_run, "eval": cmd_eval, "predict": cmd_predict}
+            handlers = {"run": cmd_run, "eval": cmd_eval, "predict": cmd_predict, **OWN_VERBS}
             args = argparse.Namespace(command=argv[0], overrides=argv[1:], handler=handlers[argv[0]])
         else:
             args = parser.parse_args(argv)

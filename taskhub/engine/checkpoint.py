@@ -83,9 +83,9 @@ def load(path: str | Path) -> dict[str, Any]:
 def refusal(path: str | Path, exc: BaseException) -> str:
     """One line for a file torch.load refused, without PyTorch's advice to load it unsafely."""
     text = str(exc)
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)|Unsupported operand \d+|Trying to \w+ \w+", text)
-    if "Weights only load failed" in text or found:
-        what = f" ({found.group(1)})" if found and found.group(1) else ""
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if "Weights only load failed" in text or "WeightsUnpickler" in text:
+        what = f" ({found.group(1)})" if found else ""
         return (f"{path}: refused: it holds Python objects{what} that would run code when loaded, not a "
                 f"checkpoint's data (tensors, numbers, strings); taskhub never loads such files")
     first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)

@@ -14,9 +14,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from taskhub.engine import checkpoint, distributed
+from taskhub.engine import checkpoint, distributed, length, schedule
 from taskhub.engine.device import autocast_dtype, pick_device, seed_everything
-from taskhub.engine.loop import evaluate, fit
+from taskhub.engine.loop import evaluate, fit, make_batches
 from taskhub.engine.progress import EpochProgress
 from taskhub.engine.run import Run, scalars, write_json
 from taskhub.errors import UserError
@@ -57,6 +57,7 @@ def build_task(cfg: DictConfig):
 def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides: list[str],
                  choices: dict[str, str]) -> dict[str, Any]:
     seed_everything(int(cfg.seed), bool(cfg.trainer.get("deterministic", False)))
+    length.check_settings(cfg.trainer)
     task = build_task(cfg)
     resume_from = checkpoint.resolve_resume(cfg.trainer.get("resume"), run_dir)
     ckpt = checkpoint.load(resume_from) if resume_from else None
@@ -68,8 +69,11 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
               overrides=overrides, choices=choices, is_main=distributed.is_main())
     run.monitor = _monitor(cfg, task)
+    train_batches = make_batches(run, "train", train=True)
+    plan = length.plan(run, len(train_batches) if train_batches is not None else 0)  # max_epochs: auto
     run.optimizer = instantiate(cfg.optimizer, params=[p for p in model.parameters() if p.requires_grad])
-    run.scheduler, run.state["_scheduler_interval"] = _scheduler(cfg, run.optimizer, run.monitor[1])
+    run.scheduler, run.state["_scheduler_interval"] = schedule.build(cfg, run.optimizer, run.monitor[1], plan,
+                                                                     run.state)
     dtype = autocast_dtype(device, cfg.trainer.get("precision"))
     run.state["_autocast_dtype"] = dtype
     run.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -131,27 +135,9 @@ def _restore(run: Run, ckpt: dict[str, Any]) -> None:
 
 
 def _monitor(cfg: DictConfig, task) -> tuple[str, str]:
-    key = cfg.trainer.get("monitor") or task.objective[0]
-    mode = cfg.trainer.get("mode") or (task.objective[1] if key == task.objective[0] else
-                                       ("min" if key.endswith("loss") else "max"))
-    if mode not in ("min", "max"):
-        raise UserError(f"trainer.mode={mode}: choose min or max")
-    return key, mode
+    from taskhub.task import objective  # the one rule, shared with sweepers
 
-
-def _scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, monitor_mode: str) -> tuple[Any, str]:
-    scfg = cfg.get("scheduler")
-    if not scfg:
-        return None, "epoch"
-    scfg = OmegaConf.create(OmegaConf.to_container(scfg, resolve=True))
-    with open_dict(scfg):
-        interval = scfg.pop("interval", "epoch")
-    if interval not in ("epoch", "step"):
-        raise UserError(f"scheduler.interval={interval}: choose epoch or step")
-    extra = {}
-    if str(scfg.get("_target_", "")).endswith("ReduceLROnPlateau") and "mode" not in scfg:
-        extra["mode"] = monitor_mode
-    return instantiate(scfg, optimizer=optimizer, **extra), interval
+    return objective(cfg, task)
 
 
 def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_seconds: float,
@@ -175,6 +161,7 @@ def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_sec
         "seed": int(cfg.seed),
         "run_dir": str(run.dir),
         "auto": {key: item["value"] for key, item in run.task.resolved.items()},
+        **length.summary_fields(run),  # time_limit_seconds, time_used_seconds
     }
     summary.update(scalars(final))
     return summary
@@ -199,7 +186,7 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
     if not cfg.get("ckpt"):
         raise UserError("taskhub eval needs ckpt=PATH")
     ckpt = checkpoint.load(cfg.ckpt)
-    trained = OmegaConf.create(ckpt["config"])
+    trained = checkpoint.trusted_config(ckpt, cfg.ckpt, cfg.get("trust"))
     with open_dict(cfg):
         cfg.model = trained.model  # the architecture is the checkpoint's, whatever the overrides say
     split = str(cfg.get("split", "test"))
