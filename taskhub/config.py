@@ -8,10 +8,10 @@ gets one line listing the choices with a "did you mean".
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from taskhub.config_groups import group_options
 from taskhub.errors import UserError, unknown_choice
 from taskhub.plugins import Host
 
@@ -19,27 +19,6 @@ HOST_CONFIGS = "taskhub.configs"
 #: Config groups a user selects with ``group=option`` (checked before composition).
 CHECKED_GROUPS = ("task", "model", "dataset", "optimizer", "scheduler", "trainer", "experiment", "debug", "sweep")
 _PLAIN = re.compile(r"^[\w./-]+(,[\w./-]+)*$")
-
-
-def group_options(packages: list[str], group: str) -> list[str]:
-    """Options of ``group`` across ``packages``: yaml files under ``<package>/<group>/``, nested ones as a/b."""
-    options: set[str] = set()
-    for package in packages:
-        try:
-            root = resources.files(package) / group
-        except ModuleNotFoundError:
-            continue
-        if not root.is_dir():
-            continue
-        stack = [(root, "")]
-        while stack:
-            folder, prefix = stack.pop()
-            for entry in folder.iterdir():
-                if entry.is_dir():
-                    stack.append((entry, f"{prefix}{entry.name}/"))
-                elif entry.name.endswith(".yaml"):
-                    options.add(prefix + entry.name[: -len(".yaml")])
-    return sorted(options)
 
 
 def task_from_overrides(overrides: list[str]) -> str | None:

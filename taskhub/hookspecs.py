@@ -27,9 +27,14 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def register_tasks(register: Callable[..., None]) -> None:
     """Register the tasks this plugin provides.
 
-    Call ``register(TaskClass)`` once per task (``register(TaskClass, name="other")`` to use a
-    name other than ``TaskClass.name``). The host detects duplicate names and attributes each
-    task to its plugin, so ``taskhub plugins`` can list it.
+    Call once per task ``register("pkg.task:MyTask", name="my", configs="pkg.configs",
+    metrics=("accuracy",), objective=("val/accuracy", "max"))``. The class is named by import
+    path and imported only when a run needs it, so ``taskhub plugins`` and ``--help`` stay fast;
+    ``configs`` is the package of the task's Hydra config groups; ``metrics`` and ``objective``
+    are what listings show (they must match the class: the conformance suite checks).
+    ``register(MyTask)`` (the class itself, ``name=`` optional) also works. The host detects
+    duplicate names (the first registration wins, the second is reported) and attributes each
+    task to its plugin.
 
     :param register: the host's registration callback.
     """
@@ -37,15 +42,26 @@ def register_tasks(register: Callable[..., None]) -> None:
 
 @hookspec
 def config_package(task: str) -> str | None:
-    """Return the importable package whose Hydra config groups apply to ``task``, or None.
+    """Return a package of Hydra config groups to add to runs of another plugin's ``task``, or None.
 
-    The package (e.g. ``"taskhub_vision.configs"``) holds ``task/<name>.yaml`` and the groups
-    that task's configs select (``model/``, ``dataset/``, ...). It joins Hydra's search path
-    (``pkg://<package>``) only for runs of ``task``, so two plugins may both ship a
-    ``model/cnn.yaml``. A plugin that adds models to another plugin's task returns its own
-    package for that task too.
+    For contributions: a plugin that adds ``model/`` or ``dataset/`` options to someone else's
+    task, or groups for every task (the sweep plugin's ``sweep/``). A task's own configs come
+    with its registration (``register(..., configs=...)``). The package joins Hydra's search path
+    (``pkg://<package>``) only for runs of ``task``, after the task's own package. Called when
+    configs are composed and when plugins are listed: return a name, and do nothing else.
 
     :param task: the name of the task being configured.
+    """
+
+
+@hookspec
+def register_hydra_plugins() -> None:
+    """Register the Hydra plugins (a sweeper, a launcher) that this plugin's configs name.
+
+    Called once per process, in the launching process, before Hydra composes the first config
+    of ``taskhub run`` or ``taskhub eval`` (never by ``taskhub plugins`` or ``--help``). Use
+    ``hydra.core.plugins.Plugins.instance().register(cls)``; import Hydra and heavy libraries
+    here, not at module import.
     """
 
 

@@ -89,6 +89,7 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
         if distributed.rank() != 0:
             extra.append("hydra.output_subdir=null")  # only rank 0 writes
     register_schemas()
+    host.prepare_hydra()  # plugins' Hydra sweepers and launchers
     main = hydra.main(version_base="1.3", config_path=f"pkg://{config.HOST_CONFIGS}", config_name=config_name)(_job)
     saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     # Errors propagate to our caller, which prints user errors as one line (Hydra would print a traceback).

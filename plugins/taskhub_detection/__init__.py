@@ -1,16 +1,14 @@
 """taskhub's object-detection plugin (``task=detection``), registered through the ``taskhub`` entry point."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import taskhub
 
 
 @taskhub.hookimpl
-def register_tasks(register):
-    from taskhub_detection.task import DetectionTask
-
-    register(DetectionTask)
-
-
-@taskhub.hookimpl
-def config_package(task):
-    return "taskhub_detection.configs" if task == "detection" else None
+def register_tasks(register: Callable[..., None]) -> None:
+    # By import path: listing plugins imports neither the task module nor torch.
+    register("taskhub_detection.task:DetectionTask", name="detection", configs="taskhub_detection.configs",
+             metrics=("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_100"),
+             objective=("val/map", "max"))

@@ -14,32 +14,34 @@ from pathlib import Path
 from typing import Any
 
 import taskhub
+from taskhub import Run
 
 CONFIGS = "taskhub_sweep.configs"
 
 
 @taskhub.hookimpl
 def config_package(task: str) -> str:
-    """``sweep/``, ``hydra/sweeper/`` and ``hydra/launcher/`` apply to every task.
-
-    The Optuna sweeper these configs name is registered with Hydra here: this hook runs in the
-    launching process before Hydra starts, exactly when the configs join a run.
-    """
-    from taskhub_sweep.hydra_sweeper import register_with_hydra
-
-    register_with_hydra()
+    """``sweep/``, ``hydra/sweeper/`` and ``hydra/launcher/`` apply to every task."""
     return CONFIGS
 
 
 @taskhub.hookimpl
-def on_epoch_end(run: Any, epoch: int, metrics: dict[str, float]) -> None:
+def register_hydra_plugins() -> None:
+    """The Optuna sweeper that ``hydra/sweeper/taskhub_optuna.yaml`` names (imports optuna)."""
+    from taskhub_sweep.hydra_sweeper import register_with_hydra
+
+    register_with_hydra()
+
+
+@taskhub.hookimpl
+def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
     from taskhub_sweep import pruning
 
     pruning.report(run, epoch, metrics)
 
 
 @taskhub.hookimpl
-def on_fit_end(run: Any, summary: dict[str, Any]) -> None:
+def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
     from taskhub_sweep import pruning
 
     pruning.annotate(run, summary)

@@ -6,18 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from taskhub.hookspecs import hookimpl
-from taskhub.plots import plot_learning_curves
+from taskhub.run_state import Run
 
 
 @hookimpl
-def on_epoch_end(run: Any, epoch: int, metrics: dict[str, float]) -> None:
+def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
     # Rewritten whole from the history each epoch, so a resumed run's file stays consistent.
     write_metrics_csv(run.dir / "metrics.csv", run.history)
 
 
 @hookimpl
-def on_fit_end(run: Any, summary: dict[str, Any]) -> None:
+def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
     if run.history:
+        from taskhub.plots import plot_learning_curves  # matplotlib and torch: only when a run ends
+
         plot_learning_curves(run.dir / "learning_curves.png", run.history, run.monitor[0])
 
 

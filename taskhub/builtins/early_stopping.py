@@ -6,15 +6,15 @@ Configured by ``trainer.early_stopping.patience`` (epochs without improvement; n
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from taskhub.hookspecs import hookimpl
+from taskhub.run_state import Run
 
 log = logging.getLogger("taskhub")
 
 
 @hookimpl
-def on_epoch_end(run: Any, epoch: int, metrics: dict[str, float]) -> None:
+def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
     settings = run.cfg.trainer.get("early_stopping") or {}
     patience = settings.get("patience")
     key, mode = run.monitor
