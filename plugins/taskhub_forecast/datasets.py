@@ -1,10 +1,14 @@
-"""Time-series sources: each builder returns one :class:`Series` in time order and where to cut it.
+"""Time-series sources: each builder returns :class:`taskhub.data.Splits` whose train, val and
+test are consecutive ranges of one series (``[time, channels]`` float64 arrays, in time order).
 
-Builders only read and order; the task splits chronologically, fits scaling on the training
-range and cuts windows, so every source (built-in, CSV, arrays) is treated the same way.
+Builders only read, order and cut; the task fits scaling on the training range and cuts windows
+(a val or test window may read the end of the range before it as its input), so every source
+(built-in, CSV, arrays) is treated the same way.
 """
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from taskhub import UserError
-from taskhub.data import memory_data, require_file
+from taskhub.data import Splits, memory_data, require_file
+
+log = logging.getLogger("taskhub")
 
 
 @dataclass
@@ -30,6 +36,20 @@ class Series:
     times: np.ndarray | None = None
     source: str = "data"
 
+    def splits(self) -> Splits:
+        """The three ranges as the data contract's Splits (``info``: columns, times, source)."""
+        v = self.values
+        return Splits(v[: self.train_end], v[self.train_end: self.val_end], v[self.val_end:],
+                      info={"columns": list(self.columns), "times": self.times, "source": self.source})
+
+    @classmethod
+    def from_splits(cls, splits: Splits) -> Series:
+        """The whole series back from its ranges (what windows and plots read)."""
+        parts = [p for p in (splits.train, splits.val, splits.test) if p is not None]
+        train_len, val_len = len(splits.train), len(splits.val) if splits.val is not None else 0
+        return cls(np.concatenate(parts), list(splits.info["columns"]), train_len, train_len + val_len,
+                   splits.info.get("times"), str(splits.info.get("source", "data")))
+
 
 def cut_points(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
     """Chronological cut points: the last ``test_fraction`` is test, the ``val_fraction`` before it val."""
@@ -42,7 +62,7 @@ def cut_points(n: int, val_fraction: float, test_fraction: float) -> tuple[int, 
 
 def synthetic(length: int = 3000, season: int = 24, trend: float = 0.01, amplitude: float = 10.0,
               noise: float = 2.0, ar: float = 0.8, level: float = 50.0, val_fraction: float = 0.15,
-              test_fraction: float = 0.15, seed: int = 0) -> Series:
+              test_fraction: float = 0.15, seed: int = 0) -> Splits:
     """A learnable hourly-like series, no download: level + linear trend + a daily cycle with a
     second harmonic + AR(1) noise. The trend moves the test range above anything seen in
     training (as real data does), which is why the task normalises each window."""
@@ -55,7 +75,7 @@ def synthetic(length: int = 3000, season: int = 24, trend: float = 0.01, amplitu
     cycle = np.sin(2 * np.pi * t / season) + 0.5 * np.sin(4 * np.pi * t / season + 1.0)
     values = level + trend * t + amplitude * cycle + ar_noise
     train_end, val_end = cut_points(length, val_fraction, test_fraction)
-    return Series(values[:, None], ["value"], train_end, val_end, t, "synthetic")
+    return Series(values[:, None], ["value"], train_end, val_end, t, "synthetic").splits()
 
 
 def _numeric_columns(frame: pd.DataFrame, columns: list[str] | None, time_column: str | None, source: str) -> list[str]:
@@ -74,9 +94,14 @@ def _numeric_columns(frame: pd.DataFrame, columns: list[str] | None, time_column
 
 
 def from_frame(frame: pd.DataFrame, time_column: str | None, columns: list[str] | None, source: str,
-               val_fraction: float, test_fraction: float, cuts: tuple[int, int] | None = None) -> Series:
-    """A Series from a frame: sorted by ``time_column`` (parsed as dates unless numeric), missing values interpolated."""
+               val_fraction: float, test_fraction: float, cuts: tuple[int, int] | None = None,
+               times_from: str | None = None) -> Series:
+    """A Series from a frame: sorted by ``time_column`` (parsed as dates unless numeric), missing values
+    interpolated. ``times_from``: a time column kept for plots and left out of the values, without sorting."""
     times = None
+    if times_from and times_from in frame.columns:
+        times = frame[times_from].to_numpy()
+        columns = columns or [c for c in frame.columns if c != times_from and pd.api.types.is_numeric_dtype(frame[c])]
     if time_column:
         if time_column not in frame.columns:
             raise UserError(f"{source}: no time column '{time_column}'; columns are: "
@@ -96,17 +121,44 @@ def from_frame(frame: pd.DataFrame, time_column: str | None, columns: list[str] 
     return Series(values, [str(c) for c in columns], train_end, val_end, times, source)
 
 
-def csv(path: str, time_column: str | None = None, columns: list[str] | None = None, val_fraction: float = 0.15,
-        test_fraction: float = 0.15, sep: str = ",") -> Series:
-    """A CSV with an optional time column and one or more numeric value columns (all forecast)."""
-    if path in (None, "", "???"):
-        raise UserError("dataset.path is not set: pass dataset.path=/path/to/series.csv dataset.time_column=COLUMN")
-    p = require_file(path, "csv file", hint=" (set dataset.path=FILE)")
+def _read_csv(path: str, sep: str) -> pd.DataFrame:
+    p = require_file(path, "csv file", hint=" (set dataset.train=FILE)")
     try:
-        frame = pd.read_csv(p, sep=sep)
+        return pd.read_csv(p, sep=sep)
     except Exception as exc:  # pandas raises many types; the user needs the file and the reason
         raise UserError(f"{path}: cannot read as csv ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
-    return from_frame(frame, time_column, columns, str(path), val_fraction, test_fraction)
+
+
+def csv(train: str | None = None, val: str | None = None, test: str | None = None, time_column: str | None = None,
+        columns: list[str] | None = None, val_fraction: float = 0.15, test_fraction: float = 0.15, sep: str = ",",
+        path: str | None = None) -> Splits:
+    """A CSV with an optional time column and one or more numeric value columns (all forecast).
+
+    ``train`` holds the whole series (cut chronologically by the fractions), or its first part when
+    ``val``/``test`` files hold the parts after it (joined in that order). ``path`` is the 0.1 name of
+    ``train`` (deprecated).
+    """
+    if path not in (None, ""):
+        warnings.warn("dataset.path is deprecated: use dataset.train", DeprecationWarning, stacklevel=2)
+        log.warning("dataset.path is deprecated: use dataset.train")
+        if train not in (None, "") and train != path:
+            raise UserError(f"dataset.path={path} and dataset.train={train}: set only dataset.train")
+        train = path
+    if train in (None, "", "???"):
+        raise UserError("dataset.train is not set: pass dataset.train=/path/to/series.csv dataset.time_column=COLUMN")
+    if not val and not test:
+        return from_frame(_read_csv(train, sep), time_column, columns, str(train), val_fraction, test_fraction).splits()
+    parts = {"train": _read_csv(train, sep), "val": _read_csv(val, sep) if val else None,
+             "test": _read_csv(test, sep) if test else None}
+    if parts["val"] is None:  # the val range is carved from the end of train
+        whole = from_frame(parts["train"], time_column, columns, str(train), val_fraction, 0)
+        cut = whole.train_end
+        parts["train"], parts["val"] = parts["train"].iloc[:cut], parts["train"].iloc[cut:]
+    frame = pd.concat([p for p in parts.values() if p is not None], ignore_index=True)
+    n_train, n_val = len(parts["train"]), len(parts["val"])
+    # Given files are already chronological: keep their order (no sort) and cut where they meet.
+    return from_frame(frame, None, columns, str(train), 0, 0, cuts=(n_train, n_train + n_val),
+                      times_from=time_column).splits()
 
 
 def _as_frame(obj: Any) -> pd.DataFrame:
@@ -123,15 +175,15 @@ def _as_frame(obj: Any) -> pd.DataFrame:
 
 
 def arrays(key: str, time_column: str | None = None, columns: list[str] | None = None, val_fraction: float = 0.15,
-           test_fraction: float = 0.15) -> Series:
+           test_fraction: float = 0.15) -> Splits:
     """A series passed from Python (array, pandas Series or DataFrame); with ``data={"train": a, "val": b,
     "test": c}`` the pieces are joined in that order and cut where they meet."""
     splits = memory_data(key)
     parts = {name: _as_frame(obj) for name, obj in splits.items() if obj is not None}
     if len(parts) == 1:
-        return from_frame(parts["train"], time_column, columns, "data", val_fraction, test_fraction)
+        return from_frame(parts["train"], time_column, columns, "data", val_fraction, test_fraction).splits()
     frame = pd.concat(list(parts.values()), ignore_index=True)
     n_train = len(parts["train"])
     n_val = len(parts.get("val", ()))
     # Given pieces are already chronological: keep their order (no sort) and cut where they meet.
-    return from_frame(frame, None, columns, "data", 0, 0, cuts=(n_train, n_train + n_val))
+    return from_frame(frame, None, columns, "data", 0, 0, cuts=(n_train, n_train + n_val)).splits()

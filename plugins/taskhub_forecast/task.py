@@ -3,21 +3,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
-from taskhub import Data, Run, Task, UserError
-from taskhub.data import InMemoryDataset, dataset_kwargs, require_file
+from taskhub import Run, Task, UserError
+from taskhub.data import InMemoryDataset, Splits, build_splits, require_file
 from taskhub_forecast.datasets import Series, from_frame
 from taskhub_forecast.metrics import RelativeMAE
 from taskhub_forecast.windows import make_windows, seasonal_naive, window_starts
+
+
+Stage = Literal["fit", "eval"]
 
 
 class ForecastTask(Task):
@@ -50,8 +53,8 @@ class ForecastTask(Task):
         seasonal_naive(torch.zeros(1, self.input_length, 1), self.horizon, self.season)
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: str) -> Data:
-        series: Series = get_method(self.cfg.dataset._target_)(**dataset_kwargs(self.cfg.dataset))  # UserErrors stay unwrapped
+    def build_data(self, stage: Stage) -> Splits:
+        series = Series.from_splits(build_splits(self.cfg.dataset))
         if not self.columns:  # fit: statistics of the training range only; eval and resume reuse them
             if stage != "fit":
                 raise UserError("forecast: no fitted state to evaluate with; pass a checkpoint (ckpt=PATH)")
@@ -65,18 +68,18 @@ class ForecastTask(Task):
         scaled = self.scale(series.values)
         bounds = {"train": (0, series.train_end), "val": (series.train_end, series.val_end),
                   "test": (series.val_end, len(scaled))}
-        splits: dict[str, InMemoryDataset | None] = {}
+        splits = Splits(info={"columns": self.columns, "source": series.source, "length": len(scaled),
+                              "ranges": {name: end - begin for name, (begin, end) in bounds.items()}})
         for name, (begin, end) in bounds.items():
             starts = window_starts(begin, end, self.input_length, self.horizon, self.stride if name == "train" else 1)
             if stage == "eval" and name == "train" or len(starts) == 0:
-                splits[name] = None
                 continue
-            splits[name] = InMemoryDataset(make_windows(scaled, starts, self.input_length, self.horizon))
-        if splits["train"] is None and stage == "fit":
+            setattr(splits, name, InMemoryDataset(make_windows(scaled, starts, self.input_length, self.horizon)))
+        if splits.train is None and stage == "fit":
             raise UserError(f"{series.source}: the training range ({series.train_end} steps) is shorter than one window "
                             f"(input_length {self.input_length} + horizon {self.horizon}); use a longer series or "
                             "smaller task.input_length / task.horizon")
-        return Data(**splits)
+        return splits
 
     def scale(self, values: np.ndarray) -> np.ndarray:
         return (values - np.asarray(self.mean)) / np.asarray(self.std)

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 import taskhub
 from taskhub.testing import run_task
-from taskhub_forecast.datasets import synthetic
+from taskhub_forecast.datasets import Series, synthetic
 from taskhub_forecast.task import ForecastTask
 from taskhub_forecast.windows import seasonal_naive, window_starts
 
@@ -35,7 +35,7 @@ def test_default_beats_seasonal_naive(default_run):
 
 def test_load_predicts_from_a_raw_series(default_run):
     run_dir, summary = default_run
-    series = synthetic(length=2000, seed=summary["seed"])
+    series = Series.from_splits(synthetic(length=2000, seed=summary["seed"]))
     predictor = taskhub.load(run_dir / "checkpoints" / "best.pt", device="cpu")
     history, future = series.values[:1900, 0], series.values[1900:1912, 0]
     [out] = predictor.predict(history)           # one 1-D array
@@ -116,7 +116,7 @@ def test_user_csv_with_time_column_and_two_series(tmp_path, model):
     frame.loc[frame.index[:5], "sales"] = np.nan
     csv = tmp_path / "shop.csv"
     frame.to_csv(csv, index=False)
-    summary = run_task("forecast", tmp_path / "run", *FAST, f"model={model}", "dataset=csv", f"dataset.path={csv}",
+    summary = run_task("forecast", tmp_path / "run", *FAST, f"model={model}", "dataset=csv", f"dataset.train={csv}",
                        "dataset.time_column=date", "task.input_length=21", "task.horizon=7", "task.season=7",
                        "trainer.max_epochs=3")
     assert {"test/mae", "test/naive_mae", "test/relative_mae"} <= set(summary)
@@ -132,4 +132,20 @@ def test_csv_errors_name_the_column(tmp_path):
     csv = tmp_path / "s.csv"
     pd.DataFrame({"day": range(100), "v": np.arange(100.0)}).to_csv(csv, index=False)
     with pytest.raises(taskhub.UserError, match=r"s\.csv: no time column 'date'.*day, v"):
-        run_task("forecast", tmp_path / "r", "dataset=csv", f"dataset.path={csv}", "dataset.time_column=date")
+        run_task("forecast", tmp_path / "r", "dataset=csv", f"dataset.train={csv}", "dataset.time_column=date")
+
+
+def test_csv_pieces_in_separate_files_are_joined_in_order(tmp_path):
+    values = np.arange(300.0)
+    pd.DataFrame({"v": values[:200]}).to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame({"v": values[200:250]}).to_csv(tmp_path / "val.csv", index=False)
+    pd.DataFrame({"v": values[250:]}).to_csv(tmp_path / "test.csv", index=False)
+    from taskhub_forecast.datasets import csv
+
+    splits = csv(str(tmp_path / "train.csv"), str(tmp_path / "val.csv"), str(tmp_path / "test.csv"))
+    assert [len(splits.train), len(splits.val), len(splits.test)] == [200, 50, 50]
+    assert splits.val[0, 0] == 200 and splits.test[-1, 0] == 299
+    only_test = csv(str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"), val_fraction=0.1)
+    assert [len(only_test.train), len(only_test.val), len(only_test.test)] == [180, 20, 50]  # val: the end of train
+    with pytest.warns(DeprecationWarning, match="dataset.path"):
+        assert len(csv(path=str(tmp_path / "train.csv"), val_fraction=0.1, test_fraction=0.1).train) == 160
