@@ -115,6 +115,11 @@ class VisionTask(Task):
         self.image_size = tuple(state["image_size"])
         self.mean, self.std = list(state["mean"]), list(state["std"])
 
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_vision.export import export_spec
+
+        return export_spec(self, model, batch)
+
 
 def _augmentation(specs: list[dict]) -> Any:
     """A per-sample transform applying torchvision.transforms.v2 ops (from config) to the image."""
