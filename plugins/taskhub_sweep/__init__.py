@@ -34,6 +34,13 @@ def register_hydra_plugins() -> None:
 
 
 @taskhub.hookimpl
+def on_fit_start(run: Run) -> None:
+    from taskhub_sweep import pruning
+
+    pruning.check_objective(run)
+
+
+@taskhub.hookimpl
 def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
     from taskhub_sweep import pruning
 

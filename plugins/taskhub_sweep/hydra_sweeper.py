@@ -14,7 +14,9 @@ import json
 import logging
 import math
 import os
+import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,10 @@ log = logging.getLogger("taskhub")
 #: the ``hydra_plugins`` namespace package, which an editable install of taskhub cannot add to.
 ALIAS = "hydra_plugins.taskhub_sweep.OptunaSweeper"
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+RUNNING = (optuna.trial.TrialState.RUNNING,)
 #: Overrides that tune a sweep without changing what it searches: left out of the derived study name.
 _NOT_IDENTITY = ("sweep.n_trials", "sweep.n_jobs", "sweep.max_failures", "sweep.rerun_interrupted",
+                 "sweep.heartbeat", "sweep.grace_period", "sweep.retry_failed",
                  "hydra.", "trainer.num_threads", "trainer.progress")
 _PER_TRIAL = ("sweep.trial=", "sweep.study_name=", "sweep.storage=")
 
@@ -55,13 +59,6 @@ def register_with_hydra() -> None:
         return
     plugins.register(OptunaSweeper)
     plugins.class_name_to_class[ALIAS] = OptunaSweeper
-
-
-def task_objective(task: str) -> tuple[str, str]:
-    """The task's (metric, min|max). The host offers no public accessor yet (asked the lead)."""
-    from taskhub import task_class
-
-    return task_class(task).objective
 
 
 def cpu_count() -> int:
@@ -98,36 +95,59 @@ class OptunaSweeper(Sweeper):
         sweep_dir = self._sweep_dir(name)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         url = studies.storage_url(settings, sweep_dir)
-        metric, direction = studies.direction(cfg, task_objective(str(cfg.task.name)))
+        shared = studies.is_shared(settings)
+        metric, direction = studies.direction(cfg)
         grid = space.grid() if settings.get("sampler") == "grid" else None
-        study = optuna.create_study(study_name=name, storage=studies.open_storage(url), direction=direction,
-                                    sampler=studies.build_sampler(settings, grid),
+        storage = studies.open_storage(url, settings)
+        # Workers of one shared study must not draw the same random parameters: each gets its own seed.
+        seed_offset = int.from_bytes(os.urandom(2), "big") if shared else 0
+        study = optuna.create_study(study_name=name, storage=storage, direction=direction,
+                                    sampler=studies.build_sampler(settings, grid, seed_offset),
                                     pruner=studies.build_pruner(settings), load_if_exists=True)
         if study.direction.name.lower() != direction:
-            raise UserError(f"study {name} in {url} was created to {study.direction.name.lower()}, not to {direction}")
+            raise UserError(f"study {name} in {studies.safe_url(url)} was created to {study.direction.name.lower()} "
+                            f"{study.user_attrs.get('objective', '')}, not to {direction} {metric}: "
+                            "use another sweep.study_name or set sweep.direction")
+        study.set_user_attr("objective", metric)
         n_trials, n_jobs = int(settings.n_trials), max(1, int(settings.get("n_jobs") or 1))
         _write_json(sweep_dir / "sweep.json", {
-            "study_name": name, "storage": url, "objective": metric, "direction": direction,
+            "study_name": name, "storage": studies.safe_url(url), "objective": metric, "direction": direction,
             "n_trials": n_trials, "search_space": {k: repr(v) for k, v in space.distributions.items()},
             "fixed": space.fixed})
-        self._prepare(study, settings, default_storage=not settings.get("storage"))
+        self._prepare(study, settings, default_storage=not shared)
         launcher = self._launcher(n_jobs)
         threads = [] if cfg.trainer.get("num_threads") else [f"trainer.num_threads={max(1, cpu_count() // n_jobs)}"]
         max_failures = int(settings.get("max_failures") or n_trials)
         failures, returns = 0, []
-        log.info("optuna: study %s (%s %s) in %s", name, direction, metric, sweep_dir)
+        heartbeat = studies.Heartbeat(storage)
+        log.info("optuna: study %s (%s %s) in %s%s", name, direction, metric, sweep_dir,
+                 f", shared through {studies.safe_url(url)}" if shared else "")
         while True:
-            finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-            if finished >= n_trials:
-                break
             if failures >= max_failures:
                 log.error("optuna: %d trials failed in this session; stopping (sweep.max_failures)", failures)
                 break
-            batch = [study.ask(space.distributions) for _ in range(min(n_jobs, n_trials - finished))]
+            if heartbeat.interval:
+                with warnings.catch_warnings():  # "experimental" since Optuna 2.9, and what its own optimize() calls
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)  # trials of dead workers: FAIL, and queued again
+            with studies.ask_lock(storage, url, name):
+                # Trials other workers are running count too, so all workers together start n_trials.
+                finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+                running = len(study.get_trials(deepcopy=False, states=RUNNING)) if heartbeat.interval else 0
+                batch = []
+                for _ in range(max(0, min(n_jobs, n_trials - finished - running))):
+                    batch.append(study.ask(space.distributions))
+                    heartbeat.add(batch[-1]._trial_id)
+            if finished >= n_trials:
+                break
+            if not batch:  # the rest of the budget is running elsewhere: wait for it (or for it to go stale)
+                time.sleep(float(heartbeat.interval or 1))
+                continue
             overrides = [[*space.fixed, *search.as_overrides(t.params), *threads,
                           f"sweep.trial={t.number}", f"sweep.study_name={name}", f"sweep.storage='{url}'",
                           f"hydra.sweep.subdir={t.number}"] for t in batch]
-            results = launcher.launch(overrides, initial_job_idx=batch[0].number)
+            with heartbeat:
+                results = launcher.launch(overrides, initial_job_idx=batch[0].number)
             for trial, ret in zip(batch, results):
                 failures += not self._tell(study, trial, ret)
             returns.extend(results)

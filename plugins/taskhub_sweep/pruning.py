@@ -37,6 +37,24 @@ def _trial(sweep: Any) -> Any:
     return _trials[key]
 
 
+def check_objective(run: Any) -> None:
+    """``on_fit_start``: a trial must optimise what its study does (the sweeper resolved the study's
+    direction with ``taskhub.objective`` before any data was read; this run resolved it from its own)."""
+    sweep = _trial_settings(run)
+    if sweep is None:
+        return
+    from taskhub import UserError
+
+    study = _trial(sweep).study
+    metric = study.user_attrs.get("objective")
+    direction = study.direction.name.lower()
+    key, mode = run.monitor
+    if (metric and metric != key) or (not sweep.get("direction") and direction != ("maximize" if mode == "max" else "minimize")):
+        raise UserError(f"sweep: study {sweep.study_name} was created to {direction} {metric or 'its objective'}, "
+                        f"but this trial's run optimises {key} ({mode}): set trainer.monitor and trainer.mode "
+                        "(or the task's settings, e.g. task.kind) on the sweep's command line")
+
+
 def report(run: Any, epoch: int, metrics: dict[str, float]) -> None:
     """``on_epoch_end``: report the monitored metric; prune (stop the run) when the pruner says so."""
     sweep = _trial_settings(run)

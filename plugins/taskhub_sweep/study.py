@@ -1,13 +1,27 @@
-"""Building the Optuna study from the ``sweep`` config: sampler, pruner, storage, direction."""
+"""Building the Optuna study from the ``sweep`` config: sampler, pruner, storage (heartbeats, the
+workers' lock), direction."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
+import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
-from taskhub import UserError
+from taskhub import UserError, objective
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock file; one SQLite worker per study there
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("taskhub")
 
 DB_NAME = "optuna.db"
 SAMPLERS = {
@@ -26,13 +40,14 @@ def _args(node: Any) -> dict[str, Any]:
     return dict(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else dict(node)
 
 
-def build_sampler(sweep: DictConfig, grid: dict[str, list[Any]] | None = None) -> optuna.samplers.BaseSampler:
+def build_sampler(sweep: DictConfig, grid: dict[str, list[Any]] | None = None,
+                  seed_offset: int = 0) -> optuna.samplers.BaseSampler:
     name = str(sweep.get("sampler") or "tpe")
     if name not in SAMPLERS:
         raise UserError(f"sweep.sampler={name}: choose one of {', '.join(SAMPLERS)}")
     kwargs = _args(sweep.get("sampler_args"))
     if sweep.get("seed") is not None:
-        kwargs.setdefault("seed", int(sweep.seed))
+        kwargs.setdefault("seed", int(sweep.seed) + seed_offset)
     if name == "grid":
         if not grid:
             raise UserError("sweep.sampler=grid needs a search space of choice(...) or range(...) values")
@@ -53,23 +68,144 @@ def build_pruner(sweep: DictConfig) -> optuna.pruners.BasePruner:
 
 
 def storage_url(sweep: DictConfig, sweep_dir: Path) -> str:
-    return str(sweep.get("storage") or f"sqlite:///{(sweep_dir / DB_NAME).resolve()}")
+    """``sweep.storage`` (any SQLAlchemy URL Optuna accepts), else the sweep directory's SQLite file.
+
+    ``postgresql://`` names SQLAlchemy's default driver, psycopg2; with only psycopg 3 installed
+    (taskhub's ``distributed`` extra) the URL is read as ``postgresql+psycopg://``.
+    """
+    url = str(sweep.get("storage") or f"sqlite:///{(sweep_dir / DB_NAME).resolve()}")
+    if url.startswith(("postgresql://", "postgres://")) and _has("psycopg") and not _has("psycopg2"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An RDB storage; SQLite waits for its lock (parallel trials write to one file) instead of failing."""
+def is_shared(sweep: DictConfig) -> bool:
+    """Whether the study lives in a storage other workers may use too (``sweep.storage`` is set)."""
+    return bool(sweep.get("storage"))
+
+
+def open_storage(url: str, sweep: DictConfig | None = None) -> optuna.storages.RDBStorage:
+    """An RDB storage; SQLite waits for its lock (parallel trials write to one file) instead of failing.
+
+    With ``sweep`` given and a shared storage, trials send heartbeats (``sweep.heartbeat`` seconds):
+    a trial whose worker died stops beating and, ``sweep.grace_period`` seconds later, any worker
+    marks it FAIL and queues ``sweep.retry_failed`` retries of its parameters (Optuna's
+    ``RetryHeartbeatStaleTrialCallback``).
+    """
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    return optuna.storages.RDBStorage(url, **kwargs)
+    else:
+        kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+    interval = int(sweep.get("heartbeat") or 0) if sweep is not None and is_shared(sweep) else 0
+    if interval > 0:
+        retries = sweep.get("retry_failed")
+        kwargs.update(heartbeat_interval=interval, grace_period=int(sweep.get("grace_period") or 2 * interval),
+                      heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                          max_retry=None if retries is None else int(retries))
+                      if retries is None or int(retries) > 0 else None)
+    try:
+        return optuna.storages.RDBStorage(url, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise UserError(f"sweep.storage={safe_url(url)}: the database driver is missing ({exc.name}); "
+                        "for PostgreSQL: pip install 'taskhub-dl[distributed]'") from None
+    except Exception as exc:  # a wrong URL, host or password: say which setting
+        if isinstance(exc, UserError):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"sweep.storage={safe_url(url)}: cannot open the study storage ({first})") from None
 
 
-def direction(cfg: DictConfig, task_objective: tuple[str, str]) -> tuple[str, str]:
-    """(metric, "maximize"|"minimize"): ``trainer.monitor``/``trainer.mode`` as the engine resolves them."""
+@contextlib.contextmanager
+def ask_lock(storage: optuna.storages.RDBStorage, url: str, study_name: str) -> Iterator[None]:
+    """One worker at a time counts the study's trials and asks for new ones, so that workers sharing
+    a study start exactly ``sweep.n_trials`` trials between them.
+
+    PostgreSQL: a session advisory lock; MySQL: ``GET_LOCK``; SQLite: a lock file beside the
+    database (SQLite is shared by processes of one machine only). Other databases: no lock.
+    """
+    key = int.from_bytes(hashlib.sha1(f"taskhub-sweep:{study_name}".encode()).digest()[:8], "big", signed=True)
+    if url.startswith("sqlite:///") and fcntl is not None:
+        with open(url[len("sqlite:///"):] + ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    statements = {"postgresql": ("SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)"),
+                  "mysql": ("SELECT GET_LOCK(:name, -1)", "SELECT RELEASE_LOCK(:name)")}.get(dialect)
+    if statements is None:
+        yield
+        return
+    import sqlalchemy
+
+    params = {"key": key, "name": f"taskhub-{key & 0xFFFFFFFF:x}"}
+    with storage.engine.connect() as conn:
+        conn.execute(sqlalchemy.text(statements[0]), params)
+        try:
+            yield
+        finally:
+            conn.execute(sqlalchemy.text(statements[1]), params)
+            conn.commit()
+
+
+class Heartbeat:
+    """Beats for the trials a worker is running, from a thread of the sweeper's process (the trial
+    may run in it, in a joblib process or in a cluster job: the worker is what must be alive)."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage) -> None:
+        self.storage, self.trial_ids = storage, set[int]()
+        self.interval = storage.get_heartbeat_interval()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, trial_id: int) -> None:
+        if self.interval:
+            self.storage.record_heartbeat(trial_id)  # at once: a trial without any beat is never stale
+            self.trial_ids.add(trial_id)
+
+    def __enter__(self) -> "Heartbeat":
+        if self.interval:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._beat, name="taskhub-sweep-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.trial_ids.clear()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            for trial_id in list(self.trial_ids):
+                try:
+                    self.storage.record_heartbeat(trial_id)
+                except Exception as exc:  # a database hiccup: the next beat may work
+                    log.warning("optuna: heartbeat of trial id %d failed: %s", trial_id, exc)
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    return head + sep + rest
+
+
+def direction(cfg: DictConfig) -> tuple[str, str]:
+    """(metric, "maximize"|"minimize"): ``taskhub.objective`` (what the trials' runs optimise),
+    unless ``sweep.direction`` says otherwise."""
+    key, mode = objective(cfg)
     explicit = cfg.sweep.get("direction")
-    key = cfg.trainer.get("monitor") or task_objective[0]
-    mode = cfg.trainer.get("mode") or (task_objective[1] if key == task_objective[0]
-                                       else ("min" if key.endswith("loss") else "max"))
     if explicit:
         if explicit not in ("maximize", "minimize"):
             raise UserError(f"sweep.direction={explicit}: choose maximize or minimize")

@@ -4,8 +4,11 @@ This is what a Hydra job runs (``taskhub run`` and ``taskhub eval``, single or m
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from taskhub.engine.loop import evaluate, fit, make_batches
 from taskhub.engine.progress import EpochProgress
 from taskhub.engine.run import Run, scalars, write_json
 from taskhub.errors import UserError
+from taskhub.tracking import manifest as tracking
 from taskhub.plugins import get_host
 
 log = logging.getLogger("taskhub")
@@ -56,6 +60,7 @@ def build_task(cfg: DictConfig):
 
 def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides: list[str],
                  choices: dict[str, str]) -> dict[str, Any]:
+    seed_random = _choose_seed(cfg)
     seed_everything(int(cfg.seed), bool(cfg.trainer.get("deterministic", False)))
     length.check_settings(cfg.trainer)
     task = build_task(cfg)
@@ -68,6 +73,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     model = task.build_model().to(device)
     run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
               overrides=overrides, choices=choices, is_main=distributed.is_main())
+    run.state["_seed_random"] = seed_random
     run.monitor = _monitor(cfg, task)
     train_batches = make_batches(run, "train", train=True)
     plan = length.plan(run, len(train_batches) if train_batches is not None else 0)  # max_epochs: auto
@@ -80,6 +86,9 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     if ckpt is not None:
         _restore(run, ckpt)
         log.info("resuming from %s after epoch %d", resume_from, run.epoch)
+        if seed_random and ckpt["config"].get("seed") is not None:
+            with open_dict(cfg):
+                cfg.seed = int(ckpt["config"]["seed"])  # seed: null on resume: keep the run's own
     forward_model: torch.nn.Module = model
     if distributed.world_size() > 1:
         forward_model = torch.nn.parallel.DistributedDataParallel(
@@ -89,18 +98,44 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     progress = EpochProgress(cfg.trainer.get("progress", "auto"), enabled=run.is_main,
                              every=cfg.trainer.get("log_every_n_steps", 50))
     started = time.perf_counter()
-    with progress:
-        train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
-    fit_seconds = time.perf_counter() - started
-    final = _final_results(run)
-    summary = _summary(run, choices, final, train_seconds, fit_seconds)
-    if run.is_main:
-        task.plots(run)
-        get_host().hook.on_fit_end(run=run, summary=summary)
-        write_json(run_dir / "summary.json", summary)
-        log.info("run directory: %s", run_dir)
-        _log_results(summary)
+    with _reporting_errors(run):
+        with progress:
+            train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
+        fit_seconds = time.perf_counter() - started
+        final = _final_results(run)
+        summary = _summary(run, choices, final, train_seconds, fit_seconds)
+        if run.is_main:
+            task.plots(run)
+            get_host().hook.on_fit_end(run=run, summary=summary)
+            write_json(run_dir / "summary.json", summary)
+            log.info("run directory: %s", run_dir)
+            _log_results(summary)
     return summary
+
+
+@contextlib.contextmanager
+def _reporting_errors(run: Run) -> Iterator[None]:
+    """Tell plugins (``on_fit_error``) that training or testing raised, then let the error go on."""
+    try:
+        yield
+    except BaseException as error:
+        if run.is_main:
+            try:
+                get_host().hook.on_fit_error(run=run, error=error)
+            except Exception:  # a failing logger must not hide the run's own error
+                log.exception("an on_fit_error hook failed")
+        raise
+
+
+def _choose_seed(cfg: DictConfig) -> bool:
+    """``seed: null`` picks a seed at random and writes it into the config, so the checkpoint,
+    ``summary.json`` and ``manifest.json`` record it. Returns whether it was chosen."""
+    if cfg.get("seed") is not None:
+        return False
+    with open_dict(cfg):
+        cfg.seed = secrets.randbelow(2**31)
+    log.info("seed=%d (seed: null, chosen at random)", cfg.seed)
+    return True
 
 
 def _final_results(run: Run) -> dict[str, Any]:
@@ -192,6 +227,7 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
     split = str(cfg.get("split", "test"))
     if split not in ("val", "test", "all"):
         raise UserError(f"split={split}: choose test, val or all")
+    _choose_seed(cfg)
     seed_everything(int(cfg.seed))
     task = build_task(cfg)
     task.restore_resolved(ckpt.get("auto", {}))
@@ -202,6 +238,7 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
     run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
               overrides=overrides, choices=choices, is_main=distributed.is_main())
     run.state["_autocast_dtype"] = autocast_dtype(device, cfg.trainer.get("precision"))
+    tracking.record_evaluation(run, ckpt, cfg.ckpt)  # manifest.json; warns when data or versions differ
     results: dict[str, Any] = {}
     for name in (("val", "test") if split == "all" else (split,)):
         if getattr(data, name, None) is None:
