@@ -6,7 +6,6 @@ them by slicing; the task normalizes whole batches on the device.
 from __future__ import annotations
 
 import gzip
-import pickle
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from torch.utils.data import Dataset
 
 from taskhub import UserError
 from taskhub.data import InMemoryDataset, require_dir, seeded_split
+from taskhub.data import safe_unpickle
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -175,6 +175,8 @@ def cifar10(root: str | None = None, download: bool = False, val_fraction: float
         with tarfile.open(archive, "r:gz") as tar:
             blobs = {Path(m.name).name: tar.extractfile(m).read() for m in tar.getmembers()
                      if m.isfile() and Path(m.name).name in names}
+        if [n for n in names if n not in blobs]:
+            raise UserError(f"{archive}: missing {', '.join(n for n in names if n not in blobs)}")
     elif download:
         import torchvision
 
@@ -184,15 +186,24 @@ def cifar10(root: str | None = None, download: bool = False, val_fraction: float
         raise UserError(f"dataset.root={root}: no cifar-10-batches-py/ or cifar-10-python.tar.gz there "
                         f"(download it or pass dataset.download=true)")
 
+    where = folder if folder.is_dir() else archive
+
     def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-        # CIFAR's official format is a Python pickle; only open archives you trust.
-        batch = pickle.loads(blobs[name], encoding="bytes")
-        return np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32), np.asarray(batch[b"labels"])
+        # CIFAR's official format is a Python pickle: read as data only (a crafted batch is refused).
+        batch = safe_unpickle(blobs[name], source=where / name, encoding="bytes")
+        if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+            raise UserError(f"{where / name}: not a CIFAR-10 batch (no data and labels inside); get the dataset again")
+        images, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+        if (images.size != len(labels) * 3 * 32 * 32 or labels.dtype.kind not in "iu"
+                or (labels.size and not 0 <= labels.min() <= labels.max() <= 9)):
+            raise UserError(f"{where / name}: not a CIFAR-10 batch ({images.size} pixel values for {len(labels)} "
+                            f"labels, labels must be 0-9); get the dataset again")
+        return images.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
     parts = [load(f"data_batch_{i}") for i in range(1, 6)]
     x = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]).astype(np.int64))
-    meta = pickle.loads(blobs["batches.meta"], encoding="bytes")
+    meta = safe_unpickle(blobs["batches.meta"], source=where / "batches.meta", encoding="bytes")
     labels = [n.decode() for n in meta[b"label_names"]]
     train, val, _ = _carve(x, y, val_fraction, 0.0, seed)
     tx, ty = load("test_batch")

@@ -16,6 +16,7 @@ _HOME = {
     "expand_paths": "paths", "require_dir": "paths", "require_file": "paths",
     "dataset_kwargs": "configs",
     "memory_data": "memory", "register_data": "memory", "release_data": "memory",
+    "safe_unpickle": "safe_unpickle", "SafeUnpickler": "safe_unpickle",
 }
 __all__ = sorted(_HOME)
 
