@@ -65,3 +65,33 @@ def test_register_commands_adds_a_verb(capsys):
     finally:
         pm.unregister(name="hello-plugin")
     assert capsys.readouterr().out.strip() == "hello taskhub"
+
+
+class HydraPluginsRecorder:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @taskhub.hookimpl
+    def register_hydra_plugins(self):
+        self.calls += 1
+
+
+def test_register_hydra_plugins_runs_once_before_composing_not_for_listing(capsys):
+    from hydra.core.plugins import Plugins
+
+    from taskhub.plugins import reset_host
+
+    reset_host()
+    recorder = HydraPluginsRecorder()
+    get_host().pm.register(recorder, name="hydra-recorder")
+    try:
+        assert main(["plugins", "--json"]) == 0
+        assert recorder.calls == 0  # listing composes nothing
+        for _ in range(2):
+            assert main(["run", "task=vision", "--cfg", "job"]) == 0
+        assert recorder.calls == 1
+        assert "name: vision" in capsys.readouterr().out
+        # the sweep plugin's implementation registered its Optuna sweeper under Hydra's name for it
+        assert "hydra_plugins.taskhub_sweep.OptunaSweeper" in Plugins.instance().class_name_to_class
+    finally:
+        reset_host()
