@@ -7,15 +7,23 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 
 
+# OmegaConf 2.3 has no Union types: ``int | "auto"`` settings are typed Any here and checked
+# (one line naming the setting) by taskhub.engine.length.check_settings before any data is read.
+
+
 @dataclass
 class EarlyStoppingConfig:
-    patience: Optional[int] = None
+    patience: Any = "auto"  # int | "auto" | None
     min_delta: float = 0.0
 
 
 @dataclass
 class TrainerConfig:
-    max_epochs: int = 10
+    max_epochs: Any = "auto"  # int | "auto": about target_steps optimizer steps, from the training split's size
+    target_steps: int = 2000
+    min_epochs: int = 1
+    max_epochs_cap: int = 200
+    time_limit: Any = None  # seconds, or "90s", "10m", "1h30m"
     device: str = "auto"
     precision: str = "auto"
     accumulate_grad_batches: int = 1

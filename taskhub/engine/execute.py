@@ -97,12 +97,14 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
         forward_model = torch.compile(forward_model)
     progress = EpochProgress(cfg.trainer.get("progress", "auto"), enabled=run.is_main,
                              every=cfg.trainer.get("log_every_n_steps", 50))
+    _header(progress, run)
     started = time.perf_counter()
     with _reporting_errors(run):
         with progress:
             train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
         fit_seconds = time.perf_counter() - started
-        final = _final_results(run)
+        with progress:  # a bar for the test pass
+            final = _final_results(run)
         summary = _summary(run, choices, final, train_seconds, fit_seconds)
         if run.is_main:
             task.plots(run)
@@ -136,6 +138,19 @@ def _choose_seed(cfg: DictConfig) -> bool:
         cfg.seed = secrets.randbelow(2**31)
     log.info("seed=%d (seed: null, chosen at random)", cfg.seed)
     return True
+
+
+def _header(progress: EpochProgress, run: Run) -> None:
+    """What a user wants to see before the first step: where, what, how big."""
+    data = run.data
+    sizes = {name: len(ds) for name in ("train", "val", "test") if data is not None
+             and (ds := getattr(data, name, None)) is not None}
+    params = sum(p.numel() for p in run.model.parameters())
+    progress.header({
+        "task": run.task.name, "model": run.choices.get("model") or run.task.model_name(),
+        "dataset": run.choices.get("dataset", ""), "device": str(run.device), "parameters": f"{params:,}",
+        "splits": " / ".join(f"{k} {v:,}" for k, v in sizes.items()), "run dir": str(run.dir),
+    })
 
 
 def _final_results(run: Run) -> dict[str, Any]:

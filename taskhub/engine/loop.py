@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
-from taskhub.engine import checkpoint, distributed
+from taskhub.engine import checkpoint, distributed, length
 from taskhub.engine.batches import Batches, move_to
+from taskhub.engine.budget import TimeBudget
 from taskhub.engine.device import autocast
-from taskhub.engine.progress import EpochProgress
+from taskhub.engine.progress import EpochProgress, evaluation_bar
 from taskhub.engine.run import Run, scalars
 from taskhub.plugins import get_host
 
@@ -42,10 +43,15 @@ def fit(run: Run, model: torch.nn.Module, progress: EpochProgress) -> float:
         raise ValueError(f"task {run.task.name} built no training data")
     train_seconds = 0.0
     hook.on_fit_start(run=run)
+    budget = length.start_clock(run)  # trainer.time_limit; counts the time used, across resumes
     for epoch in range(run.epoch + 1, int(tcfg.max_epochs) + 1):
+        if not length.room_for_epoch(run, budget):
+            break
         train.set_epoch(epoch)
         started = time.perf_counter()
-        train_loss, samples = train_one_epoch(run, model, train, progress, epoch)
+        budget.epoch_started()
+        train_loss, samples = train_one_epoch(run, model, train, progress, epoch, budget)
+        budget.epoch_end_started()
         seconds = time.perf_counter() - started
         train_seconds += seconds
         run.state["train_samples"] = run.state.get("train_samples", 0) + samples
@@ -60,10 +66,12 @@ def fit(run: Run, model: torch.nn.Module, progress: EpochProgress) -> float:
         if run.is_main:
             hook.on_epoch_end(run=run, epoch=epoch, metrics=row)
         best = run.improved(row)
+        length.record_time(run, budget)  # saved with the checkpoints: a resume keeps counting
         if run.is_main:
             hook.on_checkpoint(run=run, path=checkpoint.save(run, run.checkpoint_dir / "last.pt"), best=False)
             if best:
                 hook.on_checkpoint(run=run, path=checkpoint.save(run, run.checkpoint_dir / "best.pt"), best=True)
+        budget.epoch_end_done()  # validation and checkpoints timed: the next epoch's estimate
         if distributed.broadcast_flag(run.should_stop, run.device):
             log.info("stopping after epoch %d", epoch)
             break
@@ -71,18 +79,20 @@ def fit(run: Run, model: torch.nn.Module, progress: EpochProgress) -> float:
 
 
 def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress: EpochProgress,
-                    epoch: int) -> tuple[float, int]:
+                    epoch: int, budget: TimeBudget | None = None) -> tuple[float, int]:
     tcfg, task, device = run.cfg.trainer, run.task, run.device
     accumulate = max(1, int(tcfg.get("accumulate_grad_batches") or 1))
     clip = tcfg.get("gradient_clip_val")
     limit = tcfg.get("limit_train_batches")
     total_steps = min(len(batches), int(limit)) if limit else len(batches)
     dtype = run.state.get("_autocast_dtype")
+    on_step = get_host().hook.on_train_batch_end
     model.train()
     # Summed on the device and read once per epoch: .item() every step would sync with the GPU.
     loss_sum = torch.zeros((), device=device)
     samples = 0
-    progress.start(f"epoch {epoch}/{tcfg.max_epochs}", total_steps)
+    progress.start(f"epoch {epoch}/{tcfg.max_epochs}", total_steps, epoch=epoch, epochs=int(tcfg.max_epochs))
+    keep_going = True
     for step, batch in enumerate(batches, start=1):
         if step > total_steps:
             break
@@ -100,13 +110,19 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
             run.scaler.step(run.optimizer)
             run.scaler.update()
             run.optimizer.zero_grad(set_to_none=True)
+            # A time limit ends the epoch early; it also re-estimates the schedule's length.
+            keep_going = budget is None or length.step_boundary(run, budget, epoch, step, total_steps)
             step_scheduler(run, None, interval="step")
             run.global_step += 1
+            if run.is_main:  # the loss stays on the device: loggers read it only every N steps
+                on_step(run=run, step=run.global_step, loss=loss.detach())
         n = task.batch_size(batch)
         loss_sum += loss.detach().float() * n
         samples += n
         if progress.wants_value(step):
-            progress.advance(step, {"loss": float(loss_sum) / max(samples, 1)})
+            progress.advance(step, {"loss": float(loss_sum) / max(samples, 1)}, samples=samples)
+        if not keep_going:
+            break
     totals = distributed.all_reduce_sum(torch.stack([loss_sum, torch.tensor(float(samples), device=device)]))
     return float(totals[0] / totals[1].clamp_min(1)), int(totals[1])  # samples over all processes
 
@@ -134,12 +150,14 @@ def evaluate(run: Run, split: str) -> dict[str, Any]:
     model.eval()
     loss_sum = torch.zeros((), device=device)
     counted = torch.zeros((), device=device)
-    with autocast(device, run.state.get("_autocast_dtype")):
+    total = min(len(batches), int(limit)) if limit else len(batches)
+    with autocast(device, run.state.get("_autocast_dtype")), evaluation_bar(split, total) as tick:
         for step, batch in enumerate(batches, start=1):
             if limit and step > int(limit):
                 break
             batch = move_to(batch, device, non_blocking=True)
             loss = task.evaluation_step(model, batch, metrics)
+            tick(step)
             if loss is not None:
                 n = task.batch_size(batch)
                 loss_sum += loss.detach().float() * n
