@@ -1,17 +1,19 @@
 """Speech-to-text benchmarks (issue 5): FSDD digits and an LJSpeech subset, no pretrained weights.
 
-Each benchmark is one ``taskhub run task=speech`` in this process (``taskhub.testing.run_task``)
-with the fixed settings in ``RUNS`` below, on the CPU with ``trainer.num_threads`` threads (1 by
-default: the benchmark machine is shared). The test metrics are those of the best-validation
+Each benchmark is one ``taskhub run task=speech experiment=PRESET dataset.root=DIR`` in this
+process (``taskhub.testing.run_task``): the presets ship with the plugin
+(``plugins/taskhub_speech/configs/experiment/fsdd_cnn.yaml``, ``ljspeech_crnn.yaml``) and this
+script only adds the data folder and measurement, on the CPU with ``trainer.num_threads`` threads
+(1 by default: the benchmark machine is shared). The test metrics are those of the best-validation
 weights (greedy CTC decoding); ``--beam`` also re-decodes the test set of that checkpoint with
-beam search (pyctcdecode, no language model) through ``taskhub eval``. Training minutes are the
+beam search (torchaudio's ctc_decoder, no language model) through ``taskhub eval``. Training minutes are the
 engine's ``train_seconds`` (training epochs only: no data preparation, validation or test).
 
 - fsdd: ``../shared/data/fsdd/recordings``, the standard split (indexes 0-4 are test). Target: test WER <= 0.05.
 - ljspeech: ``../shared/data/ljspeech_subset/LJSpeech-1.1`` (385 clips, 0.69 h, one speaker),
   a seeded (seed 0) 10% test split (and 10% val). Target: test CER <= 0.35.
 
-Usage: .venv/bin/python bench/speech.py [--only fsdd|ljspeech] [--threads 1] [--beam]
+Usage: .venv/bin/python bench/speech.py [--only fsdd|ljspeech] [--plain] [--threads 1] [--beam]
        [--runs-dir runs/bench_speech] [--json out.json] [--set KEY=VALUE ...] (extra overrides, experiments only)
 """
 from __future__ import annotations
@@ -27,32 +29,17 @@ from taskhub.testing import cli, read_summary, run_task, shared_data
 ROOT = Path(__file__).resolve().parents[1]
 
 RUNS = {
-    # name: (data folder under ../shared/data, dataset overrides, model and training overrides)
-    "fsdd": (("fsdd", "recordings"), ["dataset=fsdd"],
-             ["model=cnn", "scheduler=cosine", "trainer.max_epochs=20", "seed=0"]),
-    # LJSpeech: character CTC from scratch on ~0.55 h of training audio. A CRNN with 4x time
-    # reduction (25 output frames/s, enough for ~15 characters/s plus blanks between repeats) and a
-    # 2-layer BiGRU of 160 keeps an epoch near 35 s on one idle core (the RNN dominates; 1x/2x time
-    # reduction with a 3-layer BiGRU of 192 cost 4x more). 64 log-mels, SpecAugment, small buckets
-    # (more steps per epoch), AdamW with cosine decay; 18 epochs took 13.2 min of training on the busy shared CPU
-    # (test CER 0.276 greedy, 0.268 beam; val CER still falling slowly at the end).
-    "ljspeech": (("ljspeech_subset", "LJSpeech-1.1"),
-                 ["dataset=ljspeech", "dataset.bucket_size=4", "dataset.max_duration=12.0"],
-                 ["model=crnn", "model.channels=[32,32]", "model.time_strides=[2,2]", "model.freq_strides=[2,2]",
-                  "model.hidden=160", "model.layers=2", "model.dropout=0.2",
-                  "task.features.n_mels=64",
-                  "task.spec_augment.freq_masks=2", "task.spec_augment.freq_width=10",
-                  "task.spec_augment.time_masks=2", "task.spec_augment.time_width=0.05",
-                  "optimizer=adamw", "optimizer.lr=2e-3", "scheduler=cosine", "trainer.max_epochs=18", "seed=0"]),
+    # name: (data folder under ../shared/data, the shipped preset it runs: plugins/taskhub_speech/configs/experiment/)
+    "fsdd": (("fsdd", "recordings"), "fsdd_cnn"),
+    "ljspeech": (("ljspeech_subset", "LJSpeech-1.1"), "ljspeech_crnn"),
 }
 
 
-def _model(overrides: list[str]) -> str:
-    return next((o.partition("=")[2] for o in reversed(overrides) if o.startswith("model=")), "crnn")
+def _resolved(run_dir: Path, key: str) -> str:
+    """A setting of the run's composed config (what the preset chose), for the table."""
+    from omegaconf import OmegaConf
 
-
-def _epochs(overrides: list[str]) -> str:
-    return next((o.partition("=")[2] for o in reversed(overrides) if o.startswith("trainer.max_epochs=")), "10")
+    return str(OmegaConf.select(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), key))
 
 
 def beam_eval(run_dir: Path, threads: int) -> dict:
@@ -71,6 +58,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=sorted(RUNS), help="run one benchmark")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--plain", action="store_true",
+                        help="run the plain command instead (dataset=NAME dataset.root=DIR, every default)")
     parser.add_argument("--beam", action="store_true", help="also report beam-search (no LM) test metrics")
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "bench_speech")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -78,20 +67,26 @@ def main() -> int:
                         help="extra overrides (experiments; the reported numbers use none)")
     args = parser.parse_args()
     rows = []
-    for name, (folder, data, model) in RUNS.items():
+    for name, (folder, preset) in RUNS.items():
         if args.only and name != args.only:
             continue
         root = shared_data(*folder)
         if not root.is_dir():
             print(f"{name}: skipped ({root} not found)", file=sys.stderr)
             continue
-        overrides = [*data, f"dataset.root={root}", *model, f"trainer.num_threads={args.threads}", *args.set]
+        chosen = f"dataset={name}" if args.plain else f"experiment={preset}"
+        overrides = [chosen, f"dataset.root={root}", f"trainer.num_threads={args.threads}", *args.set]
         run_dir = args.runs_dir / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
         print(f"{name}: taskhub run task=speech {' '.join(overrides)} hydra.run.dir={run_dir}", flush=True)
+        cpu = time.process_time()
         s = run_task("speech", run_dir, *overrides)
-        row = {"dataset": name, "model": _model(overrides), "epochs": _epochs(overrides),
+        cpu_minutes = (time.process_time() - cpu) / 60  # the whole run: data, training, validation, test
+        row = {"dataset": name, "model": _resolved(run_dir, "model._target_").rsplit(".", 1)[-1],
+               "epochs": s.get("epochs"),
                "decoder": "greedy", "wer": s.get("test/wer"), "cer": s.get("test/cer"),
-               "val_cer": s.get("val/cer"), "minutes": s.get("train_seconds", 0.0) / 60, "run_dir": str(run_dir)}
+               "val_cer": s.get("val/cer"), "minutes": s.get("train_seconds", 0.0) / 60,
+               "cpu_minutes": round(cpu_minutes, 2),
+               "command": f"taskhub run task=speech {chosen} dataset.root={root}", "run_dir": str(run_dir)}
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.beam:
@@ -99,11 +94,11 @@ def main() -> int:
             if b:
                 rows.append({**row, "decoder": "beam (32, no LM)", "wer": b.get("test/wer"), "cer": b.get("test/cer")})
                 print(json.dumps(rows[-1]), flush=True)
-    print("\n| dataset | model | epochs | decoder | test WER | test CER | training minutes |")
-    print("|---|---|---:|---|---:|---:|---:|")
+    print("\n| dataset | model | epochs | decoder | test WER | test CER | training minutes | CPU minutes (whole run) |")
+    print("|---|---|---:|---|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['dataset']} | {r['model']} | {r['epochs']} | {r['decoder']} | {r['wer']:.3f} | {r['cer']:.3f} "
-              f"| {r['minutes']:.1f} |")
+              f"| {r['minutes']:.1f} | {r['cpu_minutes']:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

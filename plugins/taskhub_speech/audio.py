@@ -46,12 +46,17 @@ def resample(wave: torch.Tensor, rate: int, sample_rate: int) -> torch.Tensor:
 class FeatureConfig:
     """How waveforms become model inputs; saved in checkpoints through the run config."""
 
-    sample_rate: int = 16000
+    sample_rate: int = 16000      # auto in the task YAML: chosen from the training clips
     kind: str = "logmel"          # logmel | mfcc | waveform
-    n_mels: int = 40
+    n_mels: int = 40              # auto in the task YAML: chosen from the sample rate
     n_mfcc: int = 40
     win_ms: float = 25.0
     hop_ms: float = 10.0
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one analysis window: a clip shorter than this has no complete frame."""
+        return int(round(int(self.sample_rate) * float(self.win_ms) / 1000))
 
     @property
     def num_features(self) -> int:
@@ -96,29 +101,22 @@ class Featurizer:
 
 
 def spec_augment(x: torch.Tensor, lengths: torch.Tensor, freq_masks: int, freq_width: int,
-                 time_masks: int, time_width: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """SpecAugment on a padded batch (B, T, F): zero ``freq_masks`` bands of up to ``freq_width``
-    bins and ``time_masks`` spans of up to ``time_width`` (a fraction of each utterance's length).
+                 time_masks: int, time_width: float) -> torch.Tensor:
+    """SpecAugment on a padded batch (B, T, F) with torchaudio's iid masking: ``freq_masks`` bands
+    of up to ``freq_width`` bins and ``time_masks`` spans of up to ``time_width`` times the
+    longest utterance's length (a bucket holds utterances of similar length), per utterance.
 
     Done per batch on the device rather than per sample in workers: features are precomputed,
     so this is the only random step and it is cheap as tensor ops.
     """
     if x.dim() != 3 or x.shape[-1] == 1:  # waveform inputs: no spectrogram to mask
         return x
-    b, t, f = x.shape
-    x = x.clone()
-    dev = x.device
-    bins = torch.arange(f, device=dev).view(1, f)
-    frames = torch.arange(t, device=dev).view(1, t)
-    for _ in range(freq_masks):
-        width = torch.randint(0, freq_width + 1, (b, 1), device=dev)
-        start = (torch.rand(b, 1, device=dev) * (f - width).clamp_min(1)).long()
-        mask = (bins >= start) & (bins < start + width)
-        x = x.masked_fill(mask.unsqueeze(1), 0.0)
-    for _ in range(time_masks):
-        max_w = (lengths.to(dev).view(b, 1).float() * time_width).long()
-        width = (torch.rand(b, 1, device=dev) * (max_w + 1)).long()
-        start = (torch.rand(b, 1, device=dev) * (lengths.to(dev).view(b, 1) - width).clamp_min(1)).long()
-        mask = (frames >= start) & (frames < start + width)
-        x = x.masked_fill(mask.unsqueeze(2), 0.0)
-    return x
+    import torchaudio.functional as AF
+
+    spec = x.transpose(1, 2)  # (B, F, T): torchaudio's (..., freq, time)
+    for _ in range(int(freq_masks)):
+        spec = AF.mask_along_axis_iid(spec, int(freq_width), 0.0, axis=1)
+    width = int(float(time_width) * int(lengths.max()))
+    for _ in range(int(time_masks)):
+        spec = AF.mask_along_axis_iid(spec, width, 0.0, axis=2)
+    return spec.transpose(1, 2)

@@ -1,15 +1,22 @@
 """CTC decoding: greedy (best path) and beam search with an optional n-gram language model.
 
-Beam search uses pyctcdecode (pure Python; an ARPA/KenLM language model needs the ``kenlm``
-package). torchaudio's ``ctc_decoder`` would need flashlight-text, which is not installed here.
+Beam search is torchaudio's own ``torchaudio.models.decoder.ctc_decoder`` (flashlight-text's
+decoder, in the ``speech-beam`` extra), imported only when ``task.decoder.type=beam``. Without a
+language model it is lexicon-free over the model's units; with ``lm_path`` (an ARPA file or a
+KenLM binary) it decodes words from a lexicon built from ``words`` (or the ARPA file's unigrams)
+spelled in the model's characters.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from taskhub import UserError
+
+BLANK, SIL, UNK = "<blank>", "|", "<unk>"
 
 
 def greedy_ids(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
@@ -30,10 +37,35 @@ def greedy_ids(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]
 class DecoderConfig:
     type: str = "greedy"            # greedy | beam
     beam_width: int = 16
-    lm_path: str | None = None      # ARPA or KenLM binary n-gram model (beam only; needs kenlm)
+    lm_path: str | None = None      # ARPA or KenLM binary n-gram model (beam only)
     lm_weight: float = 0.5          # alpha
     word_score: float = 1.0         # beta
-    words: list[str] | None = None  # unigrams of the LM (optional)
+    words: list[str] | None = None  # the lexicon's words (default: the ARPA file's unigrams)
+
+
+def decoder_tokens(symbols: list[str]) -> tuple[list[str], bool]:
+    """The decoder's token list for the model's units (index 0 the blank) and whether a silence
+    token had to be added after them (when no unit is a space: its emission column is -inf)."""
+    tokens = [BLANK] + [SIL if s == " " else ("<pipe>" if s == SIL else s) for s in symbols[1:]]
+    if SIL in tokens:
+        return tokens, False
+    return tokens + [SIL], True
+
+
+def arpa_unigrams(path: Path) -> list[str]:
+    """The words of an ARPA file's ``\\1-grams:`` section (without ``<s>``, ``</s>``, ``<unk>``)."""
+    words, inside = [], False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("\\"):
+                inside = line == "\\1-grams:"
+                continue
+            if inside and line:
+                parts = line.split()
+                if len(parts) >= 2 and parts[1] not in ("<s>", "</s>", UNK):
+                    words.append(parts[1])
+    return words
 
 
 class Decoder:
@@ -46,35 +78,68 @@ class Decoder:
             raise UserError("task.decoder.lm_path needs task.decoder.type=beam")
         self.cfg, self.tokenizer = cfg, tokenizer
         self._beam = None
+        self._padded = False
 
     def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
         if self.cfg.type == "greedy":
             return [self.tokenizer.decode(ids) for ids in greedy_ids(log_probs, lengths)]
         beam = self._beam_decoder()
-        lp = log_probs.float().cpu().numpy()
-        return [" ".join(beam.decode(lp[i, :n], beam_width=int(self.cfg.beam_width)).split())
-                for i, n in enumerate(lengths.tolist())]
+        emissions = log_probs.detach().float().cpu().contiguous()
+        if self._padded:  # the added silence token is never emitted
+            emissions = torch.cat([emissions, torch.full((*emissions.shape[:2], 1), -1e4)], dim=-1)
+        results = beam(emissions, lengths.detach().cpu().to(torch.int32))
+        vocab = len(self.tokenizer)
+        out = []
+        for hyps in results:
+            if not hyps:
+                out.append("")
+                continue
+            best = hyps[0]
+            if self.cfg.lm_path:
+                out.append(" ".join(w for w in best.words if w != UNK))
+            else:
+                out.append(self.tokenizer.decode([i for i in best.tokens.tolist() if 0 < i < vocab]))
+        return out
 
     def _beam_decoder(self):
         if self._beam is not None:
             return self._beam
-        import logging
-
-        logging.getLogger("pyctcdecode").setLevel(logging.ERROR)  # it warns about kenlm at import
-        from pyctcdecode import build_ctcdecoder
-
+        try:
+            from torchaudio.models.decoder import ctc_decoder
+            import flashlight.lib.text  # noqa: F401  (ctc_decoder imports it lazily; fail here, in one line)
+        except ImportError:
+            raise UserError("task.decoder.type=beam needs the flashlight-text package: "
+                            "pip install 'taskhub-dl[speech-beam]' (or use task.decoder.type=greedy)") from None
+        tokens, self._padded = decoder_tokens(list(self.tokenizer.symbols))
+        lexicon = None
         lm = self.cfg.lm_path
         if lm:
-            from pathlib import Path
-
-            if not Path(lm).expanduser().is_file():
+            path = Path(str(lm)).expanduser()
+            if not path.is_file():
                 raise UserError(f"task.decoder.lm_path={lm}: no such file")
-            try:
-                import kenlm  # noqa: F401
-            except ImportError:
-                raise UserError(f"task.decoder.lm_path={lm}: n-gram language models need the kenlm package "
-                                f"(pip install kenlm); or set task.decoder.lm_path=null") from None
-        self._beam = build_ctcdecoder(self.tokenizer.labels(), kenlm_model_path=str(lm) if lm else None,
-                                      unigrams=list(self.cfg.words) if self.cfg.words else None,
-                                      alpha=float(self.cfg.lm_weight), beta=float(self.cfg.word_score))
+            lexicon = self._lexicon(path, tokens)
+        self._beam = ctc_decoder(lexicon=lexicon, tokens=tokens, lm=str(lm) if lm else None,
+                                 beam_size=int(self.cfg.beam_width), lm_weight=float(self.cfg.lm_weight),
+                                 word_score=float(self.cfg.word_score), blank_token=BLANK, sil_token=SIL,
+                                 unk_word=UNK, log_add=True)
         return self._beam
+
+    def _lexicon(self, lm: Path, tokens: list[str]) -> str:
+        """A lexicon file (``word w o r d |`` per line) for the LM's words in the model's characters."""
+        if getattr(self.tokenizer, "kind", "char") != "char":
+            raise UserError("task.decoder.lm_path works with task.units=char (the lexicon spells words in characters)")
+        words = list(self.cfg.words) if self.cfg.words else None
+        if words is None:
+            if lm.read_bytes()[:64].lstrip().startswith(b"\\data\\"):
+                words = arpa_unigrams(lm)
+            else:
+                raise UserError(f"task.decoder.lm_path={lm}: a binary KenLM model needs task.decoder.words "
+                                f"(the list of words it knows)")
+        known = set(tokens)
+        lines = [f"{w} {' '.join(w)} {SIL}" for w in dict.fromkeys(words) if w and set(w) <= known]
+        if not lines:
+            raise UserError(f"task.decoder.lm_path={lm}: none of its words can be spelled with the model's characters")
+        handle = tempfile.NamedTemporaryFile("w", suffix=".lexicon", delete=False, encoding="utf-8")
+        with handle:
+            handle.write("\n".join(lines) + "\n")
+        return handle.name

@@ -7,6 +7,7 @@ aligned (more units than output frames) before training, instead of hiding them 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import torch
@@ -28,12 +29,21 @@ def _conv_out(lengths: torch.Tensor, kernel: int, stride: int, padding: int) -> 
     return torch.div(lengths + 2 * padding - kernel, stride, rounding_mode="floor") + 1
 
 
+def renamed(new_value: Any, old_value: Any, new: str, old: str) -> Any:
+    """The value of setting ``new``, or of its deprecated name ``old`` (0.1's name) with a warning."""
+    if old_value is None:
+        return new_value
+    warnings.warn(f"model.{old} is deprecated: use model.{new} (the name every taskhub model uses); "
+                  f"the old name will be removed in 0.4", FutureWarning, stacklevel=3)
+    return old_value
+
+
 def _rnn(kind: str, size: int, hidden: int, layers: int, dropout: float) -> nn.RNNBase:
     cls = {"lstm": nn.LSTM, "gru": nn.GRU}.get(kind)
     if cls is None:
         from taskhub import UserError
 
-        raise UserError(f"model.rnn={kind}: choose lstm or gru")
+        raise UserError(f"model.cell={kind}: choose lstm or gru")
     return cls(size, hidden, num_layers=layers, bidirectional=True, batch_first=True,
                dropout=dropout if layers > 1 else 0.0)
 
@@ -51,9 +61,13 @@ class CRNN(CTCModel):
     layers and a linear head. Less frequency striding keeps narrow-band cues (tones) apart."""
 
     def __init__(self, num_features: int, vocab_size: int, channels: tuple[int, ...] = (32, 32),
-                 time_strides: tuple[int, ...] = (2, 1), freq_strides: tuple[int, ...] = (2, 2), rnn: str = "gru",
-                 hidden: int = 128, layers: int = 2, dropout: float = 0.1) -> None:
+                 time_strides: tuple[int, ...] = (2, 1), freq_strides: tuple[int, ...] = (2, 2), cell: str = "gru",
+                 hidden_size: int = 128, num_layers: int = 2, dropout: float = 0.1, rnn: str | None = None,
+                 hidden: int | None = None, layers: int | None = None) -> None:
         super().__init__()
+        cell = renamed(cell, rnn, "cell", "rnn")
+        hidden_size = renamed(hidden_size, hidden, "hidden_size", "hidden")
+        num_layers = renamed(num_layers, layers, "num_layers", "layers")
         if not len(channels) == len(time_strides) == len(freq_strides):
             from taskhub import UserError
 
@@ -65,10 +79,10 @@ class CRNN(CTCModel):
             in_ch, freq = ch, (freq - 1) // fs + 1
         self.conv = nn.Sequential(*convs)
         self.time_strides = list(time_strides)
-        self.proj = nn.Linear(in_ch * freq, hidden)
-        self.rnn = _rnn(rnn, hidden, hidden, layers, dropout)
+        self.proj = nn.Linear(in_ch * freq, hidden_size)
+        self.rnn = _rnn(cell, hidden_size, hidden_size, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * hidden, vocab_size)
+        self.head = nn.Linear(2 * hidden_size, vocab_size)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         for ts in self.time_strides:
@@ -88,13 +102,15 @@ class BiLSTM(CTCModel):
     """Stacked bidirectional LSTMs over the features. ``stack`` concatenates that many adjacent
     frames first (frame stacking), which divides the sequence length the LSTMs run over."""
 
-    def __init__(self, num_features: int, vocab_size: int, hidden: int = 192, layers: int = 3,
-                 stack: int = 2, dropout: float = 0.1) -> None:
+    def __init__(self, num_features: int, vocab_size: int, hidden_size: int = 192, num_layers: int = 3,
+                 stack: int = 2, dropout: float = 0.1, hidden: int | None = None, layers: int | None = None) -> None:
         super().__init__()
+        hidden_size = renamed(hidden_size, hidden, "hidden_size", "hidden")
+        num_layers = renamed(num_layers, layers, "num_layers", "layers")
         self.stack = max(1, int(stack))
-        self.rnn = _rnn("lstm", num_features * self.stack, hidden, layers, dropout)
+        self.rnn = _rnn("lstm", num_features * self.stack, hidden_size, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * hidden, vocab_size)
+        self.head = nn.Linear(2 * hidden_size, vocab_size)
 
     def output_lengths(self, lengths):
         return torch.div(lengths + self.stack - 1, self.stack, rounding_mode="floor")
@@ -164,6 +180,7 @@ class Wav2Vec2(CTCModel):
     small one that trains from scratch, no download)."""
 
     input_kind = "waveform"
+    sample_rate: ClassVar[int] = 16000   # what wav2vec2 models are trained on (features.sample_rate=auto picks it)
 
     def __init__(self, num_features: int, vocab_size: int, pretrained: str | None = None,
                  config: dict[str, Any] | None = None, freeze_feature_encoder: bool = True) -> None:

@@ -1,8 +1,9 @@
 """Speech to text: the Task that ties CTC models, speech corpora, decoding and WER/CER to the engine.
 
 Bad input policy (nothing is dropped silently; every case is logged with a count and file names):
-- unreadable or empty audio: an error naming the files, or with ``dataset.on_bad_audio=skip``
-  those clips are left out and listed in a warning;
+- unreadable or empty audio, and clips shorter than one feature window (``task.features.win_ms``:
+  no complete frame): an error naming the file, or with ``dataset.on_bad=skip`` those clips are
+  left out and counted in one warning (``dataset.on_bad_audio`` is the deprecated old name);
 - a missing file named in a manifest or transcript list: an error (see :mod:`datasets`);
 - characters outside the vocabulary: with a fitted vocabulary (the default) training has none;
   on val/test (or a given ``task.vocabulary``) they stay in the reference (and so count as
@@ -13,23 +14,22 @@ Bad input policy (nothing is dropped silently; every case is logged with a count
 """
 from __future__ import annotations
 
-import inspect
 import logging
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import get_class, get_method, instantiate
-from omegaconf import DictConfig, OmegaConf
-from torchmetrics import MetricCollection
+from hydra.utils import get_class, instantiate
+from omegaconf import OmegaConf
 
-from taskhub import Data, Run, Task, UserError
-from taskhub.data import dataset_kwargs, expand_paths
-from taskhub_speech.audio import AUDIO_SUFFIXES, BadAudio, FeatureConfig, Featurizer, read_audio, spec_augment
+from taskhub import Task, UserError
+from taskhub.data import BadInputs, Splits, build_splits, expand_paths
+from taskhub_speech.audio import AUDIO_SUFFIXES, BadAudio, FeatureConfig, Featurizer, read_audio, resample, spec_augment
 from taskhub_speech.batching import BucketDataset, Example, collate
-from taskhub_speech.datasets import Corpus, Utterance
+from taskhub_speech.datasets import Utterance
 from taskhub_speech.decoding import Decoder, DecoderConfig
 from taskhub_speech.text import BpeTokenizer, CharTokenizer, Normalization, Tokenizer, tokenizer_from_state
 
@@ -67,7 +67,20 @@ class SpeechTask(Task):
     def _model_class(self):
         return get_class(str(self.cfg.model._target_))
 
-    def features(self) -> FeatureConfig:
+    def features(self, info: dict[str, Any] | None = None) -> FeatureConfig:
+        """The feature settings, with ``auto`` ones resolved from the training clips' ``info``
+        (or restored from the checkpoint on eval, predict and resume)."""
+        from taskhub_speech import defaults
+
+        model_rate = getattr(self._model_class(), "sample_rate", None)
+        for key in ("task.features.sample_rate", "task.features.n_mels"):
+            if str(OmegaConf.select(self.cfg, key)) == "auto" and info is None and key not in self.resolved:
+                raise UserError(f"{key}=auto is chosen from the training data: build the data first, or set it")
+        self.resolve_auto("task.features.sample_rate",
+                          lambda: defaults.sample_rate((info or {}).get("sample_rates", {}), model_rate))
+        rate = int(OmegaConf.select(self.cfg, "task.features.sample_rate"))
+        win_ms = float(OmegaConf.select(self.cfg, "task.features.win_ms") or 25.0)
+        self.resolve_auto("task.features.n_mels", lambda: defaults.n_mels(rate, int(round(rate * win_ms / 1000))))
         fc = _dataclass(FeatureConfig, self.cfg.task.get("features"), "task.features")
         if getattr(self._model_class(), "input_kind", "features") == "waveform":
             fc.kind = "waveform"
@@ -79,45 +92,45 @@ class SpeechTask(Task):
         return self._decoder
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: str) -> Data:
-        kwargs = dataset_kwargs(self.cfg.dataset)
-        norm_cfg = kwargs.pop("normalize", None)
-        max_duration = kwargs.pop("max_duration", None)
-        bucket_size = int(kwargs.pop("bucket_size", 16))
-        on_bad = kwargs.pop("on_bad_audio", "error")
-        if on_bad not in ("error", "skip"):
-            raise UserError(f"dataset.on_bad_audio={on_bad}: choose error or skip")
-        feats = self.features()
-        target = str(self.cfg.dataset._target_)
-        if "sample_rate" in inspect.signature(get_method(target)).parameters:
-            kwargs["sample_rate"] = feats.sample_rate  # generated data: made at the model's rate
-        corpus: Corpus = instantiate(OmegaConf.create({"_target_": target}), **kwargs, _convert_="all")
+    def build_data(self, stage: str) -> Splits:
+        from taskhub_speech import defaults
+
+        data = build_splits(self.cfg.dataset)
+        info = data.info
+        feats = self.features(info)
+        bucket = int(self.resolve_auto("dataset.bucket_size", lambda: defaults.bucket_size(info["durations"])))
+        bad = BadInputs(str(info.get("on_bad", "error")))  # what decoding finds (the loader reported its own)
 
         if self.normalization is None:  # eval/resume: the checkpoint's normalization, never the new config's
-            self.normalization = _dataclass(Normalization, norm_cfg, "dataset.normalize")
+            self.normalization = _dataclass(Normalization, info.get("normalize"), "dataset.normalize")
         norm = self.normalization
-        splits = {"train": corpus.train, "val": corpus.val, "test": corpus.test}
+        splits: dict[str, list[Utterance]] = {"train": data.train or [], "val": data.val or [], "test": data.test or []}
         if stage == "eval":
             splits["train"] = []  # eval never trains: skip decoding the training audio
         refs = {name: [norm(u.text) for u in items] for name, items in splits.items()}
         if self.tokenizer is None:
-            if not corpus.train:
-                raise UserError(f"dataset {target.rsplit('.', 1)[-1]}: no training utterances")
-            self.tokenizer = self._fit_tokenizer(refs["train"])
+            if not data.train:
+                raise UserError(f"dataset {info.get('name', 'speech')}: no training utterances")
+            self.tokenizer = self._fit_tokenizer([norm(u.text) for u in data.train])
         featurizer = Featurizer(feats)
         built: dict[str, BucketDataset | None] = {}
         for name, items in splits.items():
-            if not items:
-                built[name] = None
-                continue
-            examples = self._prepare(name, items, refs[name], featurizer, on_bad)
-            if name == "train" and max_duration:
-                examples = self._drop_long(examples, float(max_duration), feats)
-            built[name] = BucketDataset(examples, bucket_size) if examples else None
+            examples = self._prepare(name, items, refs[name], featurizer, bad) if items else []
+            if name == "train" and info.get("max_duration"):
+                examples = self._drop_long(examples, float(info["max_duration"]), feats)
+            built[name] = BucketDataset(examples, bucket) if examples else None
+        bad.warn("audio clips")
         if stage == "fit" and built["train"] is None:
             raise UserError("no usable training utterances (see the warnings above)")
         self._data = {k: v for k, v in built.items() if v is not None}
-        return Data(train=built["train"], val=built["val"], test=built["test"], collate=collate)
+        durations = info.pop("durations")
+        info = {**info, "median_duration": statistics.median(durations) if durations else None,
+                "clips": {k: len(v.examples) for k, v in self._data.items()}}
+        skipped = {k: list(v) for k, v in data.skipped.items()}
+        for problem, where in bad.skipped.items():
+            skipped.setdefault(problem, []).extend(where)
+        return Splits(train=built["train"], val=built["val"], test=built["test"], info=info, collate=collate,
+                      skipped=skipped)
 
     def _fit_tokenizer(self, texts: list[str]) -> Tokenizer:
         units = str(self.cfg.task.get("units", "char"))
@@ -130,34 +143,35 @@ class SpeechTask(Task):
             return CharTokenizer(list(dict.fromkeys(str(vocabulary))))
         return CharTokenizer.fit(texts)
 
-    def _prepare(self, split: str, items: list[Utterance], refs: list[str], featurizer: Featurizer,
-                 on_bad: str) -> list[Example]:
-        """Read, resample and featurize every clip; count and report bad audio and OOV characters."""
-        rate = featurizer.cfg.sample_rate
-        examples, bad, oov_files, oov_chars = [], [], [], set()
-        for utt, ref in zip(items, refs):
-            try:
-                if isinstance(utt.audio, torch.Tensor):
-                    from taskhub_speech.audio import resample
+    def _wave(self, utt: Utterance, rate: int) -> torch.Tensor:
+        if isinstance(utt.audio, torch.Tensor):
+            return resample(utt.audio.float(), int(utt.sample_rate or rate), rate)
+        return read_audio(utt.audio, rate)
 
-                    wave = resample(utt.audio.float(), int(utt.sample_rate or rate), rate)
-                else:
-                    wave = read_audio(utt.audio, rate)
-                if wave.numel() == 0 or not torch.isfinite(wave).all():
-                    raise BadAudio(f"{utt.audio}: empty or non-finite audio")
+    def _prepare(self, split: str, items: list[Utterance], refs: list[str], featurizer: Featurizer,
+                 bad: BadInputs) -> list[Example]:
+        """Read, resample and featurize every clip; bad audio goes to ``bad`` (the on_bad policy),
+        characters outside the vocabulary are counted in a warning."""
+        rate, window = featurizer.cfg.sample_rate, featurizer.cfg.window_samples
+        examples, oov_files, oov_chars = [], [], set()
+        for utt, ref in zip(items, refs):
+            where = str(utt.audio) if not isinstance(utt.audio, torch.Tensor) else utt.id
+            try:
+                wave = self._wave(utt, rate)
             except BadAudio as exc:
-                bad.append(str(exc))
+                bad.report(where, str(exc).removeprefix(f"{where}: ").split(" (")[0])
+                continue
+            if wave.numel() == 0 or not torch.isfinite(wave).all():
+                bad.report(where, "empty or non-finite audio")
+                continue
+            if wave.numel() < window:
+                bad.report(where, f"shorter than one feature window ({featurizer.cfg.win_ms:g} ms, task.features.win_ms)")
                 continue
             oov = self.tokenizer.oov(ref)
             if oov:
                 oov_files.append(utt.id)
                 oov_chars |= oov
             examples.append(Example(utt.id, ref, featurizer(wave), torch.tensor(self.tokenizer.encode(ref), dtype=torch.long)))
-        if bad:
-            message = f"{split}: {len(bad)} of {len(items)} audio files are unusable: {_examples(bad)}"
-            if on_bad == "error":
-                raise UserError(f"{message}; fix or remove them, or pass dataset.on_bad_audio=skip")
-            log.warning("%s; skipped (dataset.on_bad_audio=skip)", message)
         if oov_files:
             log.warning("%s: %d transcripts contain characters outside the vocabulary %r (%s); they stay in the "
                         "references but cannot be predicted", split, len(oov_files), "".join(sorted(oov_chars)),
@@ -243,8 +257,12 @@ class SpeechTask(Task):
             except BadAudio as exc:
                 rows.append({"input": str(path), "error": str(exc)})
                 continue
+            if wave.numel() < feats.window_samples:
+                rows.append({"input": str(path), "error": f"{path}: shorter than one feature window ({feats.win_ms:g} ms)"})
+                continue
             ready.append((str(path), wave.numel() / feats.sample_rate, featurizer(wave)))
-        size = int(self.cfg.dataset.get("bucket_size", 16))
+        size = self.cfg.dataset.get("bucket_size", 16)
+        size = 16 if str(size) == "auto" else int(size)
         ready.sort(key=lambda r: r[2].shape[0])
         for start in range(0, len(ready), size):
             chunk = ready[start:start + size]
@@ -278,4 +296,9 @@ class SpeechTask(Task):
         self.tokenizer = tokenizer_from_state(state["tokenizer"]) if state.get("tokenizer") else None
         self.normalization = Normalization(**state["normalize"]) if state.get("normalize") else None
         self._decoder = None
+
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_speech.export import export_spec
+
+        return export_spec(self, model, batch)
 

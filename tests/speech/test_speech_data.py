@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,9 @@ def test_ljspeech_uses_normalized_text(tmp_path):
     corpus = datasets.ljspeech(str(root), val_fraction=0.2, test_fraction=0.2, seed=1)
     assert (len(corpus.train), len(corpus.val), len(corpus.test)) == (6, 2, 2)
     assert all(u.text.startswith("Mister Smith paid five dollars") for u in corpus.train)
+    assert len(datasets.ljspeech(str(tmp_path)).train) == 8  # the folder the archive was unpacked into
     with pytest.raises(UserError, match="metadata.csv"):
-        datasets.ljspeech(str(tmp_path))
+        datasets.ljspeech(str(root / "wavs"))
 
 
 def test_fsdd_standard_split_and_words(tmp_path):
@@ -139,14 +141,22 @@ def test_bad_audio_is_an_error_or_skipped_with_a_count(tmp_path, capfd):
     sf.write(str(tmp_path / "empty.wav"), np.zeros(0, dtype=np.float32), RATE)
     bad = [{"audio_filepath": "broken.wav", "text": "1"}, {"audio_filepath": "empty.wav", "text": "2"}]
     train, test = _dtmf_manifests(tmp_path, extra=bad)
-    with pytest.raises(UserError, match=r"train: 2 of \d+ audio files are unusable: .*broken.wav: unreadable audio.*"
-                                        r"empty.wav: empty audio.*dataset.on_bad_audio=skip"):
+    with pytest.raises(UserError, match=r"broken.wav: unreadable audio.*dataset.on_bad=skip"):
         run_task("speech", tmp_path / "run", *_manifest_overrides(train, test))
     capfd.readouterr()
-    summary = run_task("speech", tmp_path / "run2", *_manifest_overrides(train, test), "dataset.on_bad_audio=skip")
+    summary = run_task("speech", tmp_path / "run2", *_manifest_overrides(train, test), "dataset.on_bad=skip")
     assert "test/cer" in summary
     logged = "".join(capfd.readouterr())  # Hydra routes logging to the console, not to caplog
-    assert "train: 2 of" in logged and "skipped (dataset.on_bad_audio=skip)" in logged
+    assert logged.count("skipped 2 audio files") == 1 and "skipped 2 audio clips" not in logged, logged
+    assert re.search(r"unreadable audio.*empty audio", logged) and "broken.wav" in logged, logged
+
+
+def test_old_on_bad_audio_key_still_works_with_a_warning(tmp_path, capfd):
+    (tmp_path / "broken.wav").write_bytes(b"not audio at all")
+    train, test = _dtmf_manifests(tmp_path, n_train=8, n_test=2, extra=[{"audio_filepath": "broken.wav", "text": "1"}])
+    with pytest.warns(FutureWarning, match="dataset.on_bad_audio is deprecated: use dataset.on_bad"):
+        run_task("speech", tmp_path / "run", *_manifest_overrides(train, test), "+dataset.on_bad_audio=skip")
+    assert "skipped 1 audio files" in "".join(capfd.readouterr())
 
 
 def test_oov_and_unalignable_clips_are_reported(tmp_path, capfd):
@@ -182,8 +192,8 @@ W2V_TINY = ["model=wav2vec2", "model.config.hidden_size=32", "model.config.num_h
 
 
 @pytest.mark.parametrize("extra", [
-    ["task.units=bpe", "task.bpe_vocab_size=24", "model=crnn", "model.channels=[8,8]", "model.hidden=16", "model.layers=1"],
-    ["model=lstm", "model.hidden=16", "model.layers=1", "task.features.kind=mfcc", "task.features.n_mfcc=13"],
+    ["task.units=bpe", "task.bpe_vocab_size=24", "model=crnn", "model.channels=[8,8]", "model.hidden_size=16", "model.num_layers=1"],
+    ["model=lstm", "model.hidden_size=16", "model.num_layers=1", "task.features.kind=mfcc", "task.features.n_mfcc=13"],
     ["task.decoder.type=beam", "task.decoder.beam_width=4", *CNN_TINY],
     W2V_TINY,
 ], ids=["bpe-crnn", "lstm-mfcc", "beam", "wav2vec2-small"])

@@ -89,8 +89,8 @@ def test_edit_distance():
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("CRNN", {"channels": (8, 8), "time_strides": (2, 1), "hidden": 16, "layers": 1}),
-    ("BiLSTM", {"hidden": 16, "layers": 1, "stack": 3}),
+    ("CRNN", {"channels": (8, 8), "time_strides": (2, 1), "hidden_size": 16, "num_layers": 1}),
+    ("BiLSTM", {"hidden_size": 16, "num_layers": 1, "stack": 3}),
     ("QuartzNet", {"channels": 16, "blocks": (5,), "repeat": 1}),
 ])
 def test_feature_models_shapes_and_lengths(name, kwargs):

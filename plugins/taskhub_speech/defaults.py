@@ -1,0 +1,51 @@
+"""The speech task's data-aware defaults: each rule turns what the training clips' headers say
+(sample rates, durations) into one setting, with the reason that the run logs.
+
+A setting is chosen by these rules only when it is ``auto`` in the config (the shipped YAML);
+an explicit value always wins.
+"""
+from __future__ import annotations
+
+import statistics
+
+#: Mel bands for audio whose band reaches at most 4 kHz (8 kHz telephone-quality audio), and above.
+NARROW_BAND_MELS, WIDE_BAND_MELS = 40, 64
+#: Seconds of audio one bucket (one optimizer step at batch_size 1) aims at, and its bounds in clips.
+BUCKET_SECONDS, MIN_BUCKET, MAX_BUCKET = 16.0, 4, 16
+
+
+def sample_rate(rates: dict[int, int], model_rate: int | None = None) -> tuple[int, str]:
+    """The clips' own rate when they share one (nothing is resampled), else the most common one
+    (ties: the higher); a model that expects one rate (wav2vec2: 16 kHz) gets its own."""
+    if model_rate:
+        return int(model_rate), f"the model takes {model_rate} Hz audio"
+    rates = {int(r): int(n) for r, n in rates.items() if int(r) > 0}
+    if not rates:
+        return 16000, "no clip reports a sample rate"
+    if len(rates) == 1:
+        rate = next(iter(rates))
+        return rate, f"every training clip is {rate} Hz"
+    rate = max(rates, key=lambda r: (rates[r], r))
+    share = rates[rate] / sum(rates.values())
+    return rate, f"the most common rate of the training clips ({share:.0%}); the others are resampled"
+
+
+def n_mels(rate: int, n_fft: int) -> tuple[int, str]:
+    """40 mel bands when the audio's band ends at 4 kHz or below, 64 above, and never more than
+    half the FFT bins (more bands than bins leave empty filters)."""
+    bands = NARROW_BAND_MELS if rate <= 8000 else WIDE_BAND_MELS
+    cap = max(8, (n_fft // 2 + 1) // 2)
+    chosen = min(bands, cap)
+    why = f"{rate} Hz audio ({rate // 2000} kHz band)"
+    return chosen, why + (f", capped at half of the {n_fft // 2 + 1} FFT bins" if chosen < bands else "")
+
+
+def bucket_size(durations: list[float]) -> tuple[int, str]:
+    """Clips per bucket so that a bucket holds about 16 s of audio at the median clip duration
+    (short clips: more per step; long ones: fewer, so memory stays bounded and small corpora of
+    long clips still get enough steps), between 4 and 16."""
+    if not durations:
+        return MAX_BUCKET, "no training clips"
+    median = statistics.median(durations)
+    size = int(min(MAX_BUCKET, max(MIN_BUCKET, round(BUCKET_SECONDS / max(median, 1e-3)))))
+    return size, f"about {BUCKET_SECONDS:.0f} s of audio per bucket at the median clip duration of {median:.2f} s"
