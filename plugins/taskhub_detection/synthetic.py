@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from taskhub_detection.data import DetectionData, DetectionDataset, carve, target
+from taskhub.data import Splits
+from taskhub_detection.data import DetectionDataset, splits, target
 
 SHAPES = ("circle", "square", "triangle", "cross")
 
@@ -39,7 +40,7 @@ def _place(rng: np.random.Generator, size: int, min_object: int, max_object: int
 
 def shapes(size: int = 96, num_samples: int = 600, max_objects: int = 4, min_object: int = 12,
            max_object: int = 40, empty_fraction: float = 0.05, noise: float = 0.08, clutter: int = 4,
-           val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0) -> DetectionData:
+           val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0) -> Splits:
     """Circles, squares, triangles and crosses (0 to ``max_objects`` per image, varied sizes and
     colours) on noisy backgrounds with clutter lines; a few images hold no object (negatives)."""
     from PIL import Image, ImageDraw
@@ -66,5 +67,5 @@ def shapes(size: int = 96, num_samples: int = 600, max_objects: int = 4, min_obj
         images.append(torch.from_numpy(np.clip(array, 0, 255).astype(np.uint8)).permute(2, 0, 1).contiguous())
         exact = [[b[0], b[1], b[2] + 1, b[3] + 1] for b in boxes]
         targets.append(target(exact, labels))
-    train, val, test = carve(DetectionDataset(images, targets), val_fraction, test_fraction, seed)
-    return DetectionData(train, val, test, list(SHAPES))
+    return splits(list(SHAPES), DetectionDataset(images, targets), val_fraction=val_fraction,
+                  test_fraction=test_fraction, seed=seed)

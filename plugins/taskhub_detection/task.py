@@ -10,18 +10,30 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MetricCollection
 
-from taskhub import Data, Run, Task, UserError
-from taskhub.data import dataset_kwargs, expand_paths
-from taskhub_detection.data import IMAGE_SUFFIXES, DetectionData, collate, read_image
+from taskhub import Task, UserError
+from taskhub.data import Splits, build_splits
+from taskhub_detection.data import DetectionDataset
+from taskhub_detection.predict_inputs import as_images
+
+if TYPE_CHECKING:
+    from taskhub import Run
 
 log = logging.getLogger("taskhub")
+#: dataset settings the task reads itself (the builder never sees them)
+TASK_KEYS = ("augment",)
+
+
+def without(node: DictConfig, keys: Sequence[str]) -> DictConfig:
+    """``node`` (interpolations resolved) without the settings in ``keys``."""
+    plain = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.create({k: v for k, v in plain.items() if k not in keys})
 
 
 def as_float(images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -40,34 +52,51 @@ class DetectionTask(Task):
         self.labels: list[str] = []
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: str) -> Data:
-        kwargs = dataset_kwargs(self.cfg.dataset)
-        augment = kwargs.pop("augment", None)
-        if stage == "eval" and self.labels and "classes" in kwargs and kwargs["classes"] is None:
-            kwargs["classes"] = list(self.labels)  # a VOC folder's classes are the checkpoint's
-        data: DetectionData = instantiate(OmegaConf.create({"_target_": self.cfg.dataset._target_}), **kwargs)
+    def build_data(self, stage: str) -> Splits:
+        extra = {}
+        if stage == "eval" and self.labels and self.cfg.dataset.get("classes", "absent") is None:
+            extra["classes"] = list(self.labels)  # a VOC folder's classes are the checkpoint's
+        data = build_splits(without(self.cfg.dataset, TASK_KEYS), **extra)
+        labels = list(data.info["labels"])
         if stage == "fit" and not self.labels:
-            self.labels = list(data.labels)
-        elif data.labels != self.labels:
-            self._remap(data)
-        if augment and data.train is not None:
+            self.labels = labels
+        elif labels != self.labels:
+            self._remap(data, labels)
+        data.info["labels"] = list(self.labels)
+        if data.train is not None:
+            self._resolve_auto(data.train)
+        augment = self.cfg.dataset.get("augment")
+        if stage == "fit" and augment and data.train is not None:
             from taskhub_detection.augment import augmentation
 
             data.train.transform = augmentation(list(augment))
-        return Data(train=data.train, val=data.val, test=data.test, collate=collate)
+        return data
 
-    def _remap(self, data: DetectionData) -> None:
+    def _resolve_auto(self, train: DetectionDataset) -> None:
+        """``auto`` settings from the training split: the detector's input size from the image
+        and object sizes, box-aware augmentation from the number of training images."""
+        from taskhub_detection import auto
+
+        rules = self.cfg.task.get("auto") or {}
+        if "input_size" in self.cfg.model:
+            self.resolve_auto("model.input_size", lambda: auto.input_size(
+                train, float(rules.get("min_object_px", 20)), int(rules.get("max_input_size", 512))))
+        if "augment" in self.cfg.dataset:
+            box_aware = OmegaConf.to_container(rules.get("box_aware_augment") or [], resolve=True)
+            self.resolve_auto("dataset.augment", lambda: auto.augmentation(
+                len(train), int(rules.get("small_dataset", 1000)), box_aware))
+
+    def _remap(self, data: Splits, labels: list[str]) -> None:
         """Another dataset's labels mapped onto the checkpoint's class names (never refitted)."""
-        unknown = [n for n in data.labels if n not in self.labels]
+        unknown = [n for n in labels if n not in self.labels]
         if unknown:
             raise UserError(f"dataset classes {unknown[:10]} are not among the checkpoint's {self.labels[:20]}; "
                             f"evaluate on data with the trained class names")
-        lookup = torch.tensor([self.labels.index(n) for n in data.labels], dtype=torch.long)
+        lookup = torch.tensor([self.labels.index(n) for n in labels], dtype=torch.long)
         for split in (data.train, data.val, data.test):
             if split is not None:
                 split.targets = [{**t, "labels": lookup[t["labels"]]} if len(t["labels"]) else t
                                  for t in split.targets]
-        data.labels = list(self.labels)
 
     def build_model(self) -> torch.nn.Module:
         return instantiate(self.cfg.model, num_classes=len(self.labels))
@@ -101,7 +130,7 @@ class DetectionTask(Task):
         threshold = float(self.cfg.task.get("score_threshold", 0.3))
         out_dir = self.cfg.task.get("predict_dir")
         device = next(model.parameters()).device
-        for name, image in _as_images(inputs):
+        for name, image in as_images(inputs):
             pred = model(as_float([image.to(device)]))[0]
             keep = pred["scores"] >= threshold
             boxes, scores, labels = pred["boxes"][keep].cpu(), pred["scores"][keep].cpu(), pred["labels"][keep].cpu()
@@ -156,20 +185,13 @@ class DetectionTask(Task):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.labels = list(state["labels"])
 
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_detection.export import export_spec
 
-def _as_images(inputs: Sequence[Any]) -> Iterable[tuple[str, torch.Tensor]]:
-    """(name, uint8 image) pairs from paths, directories, globs, or (C, H, W) / (H, W, C) arrays."""
-    import numpy as np
+        return export_spec(self, model, batch)
 
-    paths = [x for x in inputs if isinstance(x, (str, Path))]
-    others = [x for x in inputs if not isinstance(x, (str, Path))]
-    for p in expand_paths(paths, IMAGE_SUFFIXES) if paths else []:
-        yield str(p), read_image(p)[0]
-    for i, x in enumerate(others):
-        t = torch.as_tensor(np.asarray(x))
-        if t.dim() == 3 and t.shape[0] not in (1, 3) and t.shape[-1] in (1, 3):
-            t = t.permute(2, 0, 1)
-        if t.dtype.is_floating_point:
-            t = (t.clamp(0, 1) * 255).round()
-        t = t.to(torch.uint8)
-        yield f"array[{i}]", t.expand(3, -1, -1) if t.shape[0] == 1 else t
+    def bundle_model(self, network: torch.nn.Module) -> torch.nn.Module:
+        from taskhub_detection.export import bundle_model
+
+        return bundle_model(self, network)
+

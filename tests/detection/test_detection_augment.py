@@ -52,12 +52,14 @@ def test_scale_jitter_and_collate_of_different_sizes() -> None:
 
 
 def test_iou_crop_zoom_out_and_colour_keep_boxes_valid() -> None:
-    """The Penn-Fudan default: photometric distortion, zoom-out, IoU-preserving crops and flips."""
+    """The small-dataset default (task.auto.box_aware_augment): photometric distortion, zoom-out,
+    IoU-preserving crops and flips."""
     from omegaconf import OmegaConf
 
     import taskhub_detection
 
-    spec = OmegaConf.load(Path(taskhub_detection.__file__).parent / "configs" / "dataset" / "pennfudan.yaml").augment
+    config = Path(taskhub_detection.__file__).parent / "configs" / "task" / "detection.yaml"
+    spec = OmegaConf.load(config).task.auto.box_aware_augment
     strong = augmentation(OmegaConf.to_container(spec))
     torch.manual_seed(0)
     for _ in range(30):

@@ -24,7 +24,7 @@ def _all(data) -> dict[str, tuple]:
 # --- COCO -------------------------------------------------------------------------------------------
 def test_coco_maps_categories_boxes_and_crowds(coco_dir: Path) -> None:
     data = coco(str(coco_dir / "images"), str(coco_dir / "instances.json"), max_size=None, seed=0)
-    assert data.labels == ["cat", "dog"]  # ids 3 and 7 become labels 0 and 1
+    assert data.info["labels"] == ["cat", "dog"]  # ids 3 and 7 become labels 0 and 1
     rows = _all(data)
     assert len(rows) == 10 and sum(len(s) for s in (data.train, data.val, data.test)) == 10
     assert rows["1.png"] == ([[4, 5, 14, 25], [30, 10, 50, 40]], [0, 1], [0, 0])  # xywh -> xyxy
@@ -70,12 +70,12 @@ def test_coco_bad_box_is_reported_then_clipped_or_dropped(coco_dir: Path, bbox: 
     ann = [{"id": 1, "image_id": 1, "category_id": 3, "bbox": bbox}, {"id": 2, "image_id": 1, "category_id": 3,
                                                                       "bbox": [1, 1, 4, 4]}]
     path = write_coco(coco_dir, images, ann, name="boxes.json", write_files=False)
-    with pytest.raises(UserError, match=r"boxes\.json: 1 box\(es\) outside their image or with zero area \(first: 1\.png"):
+    with pytest.raises(UserError, match=r"boxes\.json: 1\.png: box .* in a 64x48 image: box (outside its image or )?with zero area"):
         coco(str(coco_dir / "images"), str(path))
-    dropped = coco(str(coco_dir / "images"), str(path), bad_boxes="drop", val_fraction=0, test_fraction=0)
+    dropped = coco(str(coco_dir / "images"), str(path), on_bad="skip", val_fraction=0, test_fraction=0)
     assert dropped.train.targets[0]["boxes"].tolist() == [[1, 1, 5, 5]]
-    assert "1 box(es)" in caplog.text
-    clipped = coco(str(coco_dir / "images"), str(path), bad_boxes="clip", val_fraction=0, test_fraction=0)
+    assert "skipped 1 annotations" in caplog.text and dropped.skipped
+    clipped = coco(str(coco_dir / "images"), str(path), on_bad="clip", val_fraction=0, test_fraction=0)
     expected = 2 if bbox[2] > 0 else 1  # a box poking out is clipped; one with no area cannot be
     assert len(clipped.train.targets[0]["boxes"]) == expected
     assert (clipped.train.targets[0]["boxes"][:, 2:] <= torch.tensor([64.0, 48.0])).all()
@@ -93,7 +93,7 @@ def test_voc_layout_splits_difficult_and_classes(tmp_path: Path) -> None:
             "b": [("cat", (5, 5, 64, 48), 0)], "c": [], "d": [("dog", (2, 2, 4, 4), 0)]}
     root = write_voc(tmp_path / "VOC", objs, splits={"train": ["a", "c"], "val": ["b"], "test": ["d"]})
     data = voc(str(root), max_size=None)
-    assert data.labels == ["cat", "dog", "person"]
+    assert data.info["labels"] == ["cat", "dog", "person"]
     assert [Path(p).stem for p in data.train.images] == ["a", "c"] and len(data.val) == 1 and len(data.test) == 1
     t = data.train.targets[0]
     assert t["boxes"].tolist() == [[0, 0, 10, 20], [19, 4, 40, 45]]  # 1-based inclusive -> pixel edges
@@ -120,7 +120,7 @@ def test_voc_unknown_class_and_missing_image(tmp_path: Path) -> None:
 
 def test_voc_box_outside_image(tmp_path: Path) -> None:
     root = write_voc(tmp_path / "VOC", {"a": [("dog", (1, 1, 90, 20), 0)]})
-    with pytest.raises(UserError, match=r"Annotations: 1 box\(es\) outside their image .*a\.xml"):
+    with pytest.raises(UserError, match=r"a\.xml: box .* in a 64x48 image: box outside its image"):
         voc(str(root))
 
 
@@ -128,7 +128,7 @@ def test_voc_box_outside_image(tmp_path: Path) -> None:
 def test_pennfudan_boxes_from_masks(tmp_path: Path) -> None:
     root = write_pennfudan(tmp_path / "PennFudanPed", count=5)
     data = pennfudan(str(root), max_size=None, val_fraction=0.2, test_fraction=0.2, seed=0)
-    assert data.labels == ["person"] and len(data.train) + len(data.val) + len(data.test) == 5
+    assert data.info["labels"] == ["person"] and len(data.train) + len(data.val) + len(data.test) == 5
     by_name = {Path(p).stem: t for s in (data.train, data.val, data.test) for p, t in zip(s.images, s.targets)}
     assert by_name["Ped002"]["boxes"].tolist() == [[7, 10, 22, 50], [40, 20, 52, 58]]
     assert by_name["Ped002"]["labels"].tolist() == [0, 0]
@@ -158,3 +158,12 @@ def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
         ds[0]
     write_image(bad)
     assert ds[0][0].shape == (3, 48, 64)
+
+
+def test_deprecated_bad_boxes_still_works(coco_dir: Path) -> None:
+    images = [{"id": 1, "file_name": "1.png", "width": 64, "height": 48}]
+    ann = [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [60, 40, 20, 20]}]
+    path = write_coco(coco_dir, images, ann, name="old.json", write_files=False)
+    with pytest.warns(DeprecationWarning, match="dataset.on_bad=skip"):
+        data = coco(str(coco_dir / "images"), str(path), bad_boxes="drop", val_fraction=0, test_fraction=0)
+    assert data.train.targets[0]["boxes"].shape == (0, 4)
