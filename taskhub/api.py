@@ -114,6 +114,9 @@ def load(ckpt: str | Path, overrides: Sequence[str] = (), device: str = "auto", 
         trust = picked[-1].partition("=")[2]
     data = checkpoint.load(ckpt)
     cfg = checkpoint.trusted_config(data, ckpt, trust)
+    from taskhub.tracking.manifest import warn_drift
+
+    warn_drift(data.get("manifest"), where=f"checkpoint {ckpt}")  # library major versions that differ
     if overrides:
         cfg = OmegaConf.merge(cfg, checked_overrides(cfg, overrides))
     dev = pick_device(device if device != "auto" else cfg.trainer.get("device", "auto"))

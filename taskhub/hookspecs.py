@@ -16,6 +16,8 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
+    import torch
+
     from taskhub.run_state import Run
 
 PROJECT = "taskhub"
@@ -86,6 +88,20 @@ def on_fit_start(run: Run) -> None:
 
 
 @hookspec
+def on_train_batch_end(run: Run, step: int, loss: torch.Tensor) -> None:
+    """Called after each optimizer step (per-step loggers: TensorBoard's ``train/loss_step``).
+
+    ``loss`` is the step's last batch loss, detached and still on the device: calling
+    ``.item()`` waits for the GPU, so do it only every N steps (the TensorBoard logger's
+    ``every_n_steps``). Only the main process (rank 0) calls it.
+
+    :param run: the run (``run.optimizer.param_groups[0]["lr"]`` is the learning rate now).
+    :param step: optimizer steps taken so far in the run, counting from 1 (it continues on resume).
+    :param loss: the batch's training loss, a 0-d tensor.
+    """
+
+
+@hookspec
 def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
     """Called after each epoch's validation, before checkpoints are written.
 
@@ -116,6 +132,18 @@ def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
 
     :param run: the run.
     :param summary: what ``summary.json`` will hold.
+    """
+
+
+@hookspec
+def on_fit_error(run: Run, error: BaseException) -> None:
+    """Called instead of ``on_fit_end`` when training or testing raised (``KeyboardInterrupt``
+    included), before the error propagates: close what ``on_fit_start`` opened and record how
+    the run ended. Only the main process (rank 0) calls it; an exception raised here is logged
+    and does not replace ``error``.
+
+    :param run: the run.
+    :param error: what was raised.
     """
 
 

@@ -30,9 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "taskhub"
-# The host's own hook implementations (run-directory logging, early stopping). They are
-# ordinary plugins, registered first, like pytest's default plugins.
-DEFAULT_PLUGINS = ("taskhub.builtins.csv_logger", "taskhub.builtins.early_stopping")
+# The host's own hook implementations (run-directory logging, early stopping, the run manifest,
+# the TensorBoard and MLflow loggers, `taskhub runs`). They are ordinary plugins, registered
+# first, like pytest's default plugins.
+DEFAULT_PLUGINS = ("taskhub.builtins.csv_logger", "taskhub.builtins.early_stopping", "taskhub.builtins.manifest",
+                   "taskhub.builtins.tensorboard_logger", "taskhub.builtins.mlflow_logger",
+                   "taskhub.builtins.runs_command")
 
 
 @dataclass

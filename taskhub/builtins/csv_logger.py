@@ -1,4 +1,8 @@
-"""Writes ``metrics.csv`` (a row per epoch) and ``learning_curves.png`` into the run directory."""
+"""Writes ``metrics.csv`` (a row per epoch) and ``learning_curves.png`` into the run directory.
+
+The ``csv`` logger: on by default (``logger: [csv]`` in the root config); ``logger=[tensorboard]``
+or ``logger=[]`` turns it off.
+"""
 from __future__ import annotations
 
 import csv
@@ -9,15 +13,23 @@ from taskhub.hookspecs import hookimpl
 from taskhub.run_state import Run
 
 
+def selected(run: Run) -> bool:
+    """Whether the run chose the csv logger (a config from before the logger group: yes)."""
+    loggers = run.cfg.get("logger")
+    return loggers is None or "csv" in loggers
+
+
 @hookimpl
 def on_epoch_end(run: Run, epoch: int, metrics: dict[str, float]) -> None:
+    if not selected(run):
+        return
     # Rewritten whole from the history each epoch, so a resumed run's file stays consistent.
     write_metrics_csv(run.dir / "metrics.csv", run.history)
 
 
 @hookimpl
 def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
-    if run.history:
+    if run.history and selected(run):
         from taskhub.plots import plot_learning_curves  # matplotlib and torch: only when a run ends
 
         plot_learning_curves(run.dir / "learning_curves.png", run.history, run.monitor[0])

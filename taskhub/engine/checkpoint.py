@@ -53,6 +53,7 @@ def payload(run: Run) -> dict[str, Any]:
         "task_state": run.task.state_dict(),
         "auto": dict(run.task.resolved),  # settings chosen from the data: reused by eval, predict, resume
         "rng": torch.get_rng_state(),
+        "manifest": run.state.get("_manifest"),  # what produced it: versions, git, data (taskhub.tracking)
     }
 
 
