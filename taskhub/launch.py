@@ -10,7 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from taskhub import config
-from taskhub.engine import distributed
+from taskhub.engine import distributed, run_dir
 from taskhub.errors import UserError, user_message
 from taskhub.plugins import get_host
 from taskhub.schema import register_schemas
@@ -73,14 +73,29 @@ def hydra_args(args: list[str]) -> tuple[list[str], list[str], bool]:
     return overrides, flags, any(f in ("-m", "--multirun") for f in flags)
 
 
+def _lock_literal_run_dir(overrides: list[str], flags: list[str], multirun: bool):
+    """Lock ``hydra.run.dir=DIR`` (a plain path) for a single run: a second run there gets one
+    line before it can overwrite the first one's ``.hydra/``. (The job locks any run dir too.)"""
+    given = [o.partition("=")[2] for o in overrides if o.startswith("hydra.run.dir=")]
+    shows_only = any(f in ("--cfg", "-c", "--info", "-i", "--help", "-h", "--hydra-help") for f in flags)
+    if multirun or shows_only or not given or "${" in given[-1] or distributed.rank() != 0:
+        return None
+    from pathlib import Path
+
+    return run_dir.acquire(Path(given[-1]).expanduser())
+
+
 def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     """Run ``taskhub run ARGS`` (overrides plus Hydra flags such as ``-m``); returns the jobs' summaries."""
     overrides, flags, multirun = hydra_args(args)
     host = get_host()
     task = config.check_task(host, config.task_from_overrides(overrides))
     packages = config.search_packages(host, task)
-    config.check_choices(overrides, packages, task)
-    extra = ["hydra.searchpath=[" + ",".join(f"pkg://{p}" for p in packages[:-1]) + "]"]
+    config.check_choices(overrides, packages, task, config.user_config_dirs(flags))
+    # ./configs of the working directory first (a user's file wins); Hydra adds --config-dir itself.
+    local = config.local_config_dir()
+    searchpath = ([f"file://{local}"] if local else []) + [f"pkg://{p}" for p in packages[:-1]]
+    extra = ["hydra.searchpath=[" + ",".join(searchpath) + "]"]
     if multirun:
         extra.append("+hydra.callbacks.taskhub_sweep_end._target_=taskhub.launch.SweepEnd")
     if distributed.world_size() > 1:
@@ -97,9 +112,12 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     # Flags first: Hydra's argparse rejects overrides split by a flag (`a=1 -m b=2`).
     sys.argv = ["taskhub", *flags, *overrides, *extra]
     start = len(_results)
+    lock = _lock_literal_run_dir(overrides, flags, multirun)  # before Hydra writes .hydra/ into it
     try:
         main()
     finally:
+        if lock is not None:
+            run_dir.release(lock)
         sys.argv = saved_argv
         if saved_env is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)

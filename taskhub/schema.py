@@ -24,6 +24,7 @@ class TrainerConfig:
     min_epochs: int = 1
     max_epochs_cap: int = 200
     time_limit: Any = None  # seconds, or "90s", "10m", "1h30m"
+    checkpoint_every: Any = None  # mid-epoch last.pt: optimizer steps (500) or a duration ("10m")
     device: str = "auto"
     precision: str = "auto"
     accumulate_grad_batches: int = 1

@@ -6,6 +6,7 @@ Writes are atomic: a crash mid-write never leaves a truncated ``last.pt``.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -54,16 +55,93 @@ def payload(run: Run) -> dict[str, Any]:
         "auto": dict(run.task.resolved),  # settings chosen from the data: reused by eval, predict, resume
         "rng": torch.get_rng_state(),
         "manifest": run.state.get("_manifest"),  # what produced it: versions, git, data (taskhub.tracking)
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+        # Mid-epoch (trainer.checkpoint_every, SIGTERM): where in epoch ``epoch + 1`` it was taken.
+        "partial": run.state.get("_partial"),
     }
 
 
 def save(run: Run, path: Path) -> Path:
     """Write the run's checkpoint to ``path`` atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    return write(payload(run), path)
+
+
+def write(data: dict[str, Any], path: Path) -> Path:
+    """Write checkpoint ``data`` to ``path`` atomically; a full or unwritable disk is one line."""
+    from taskhub.engine.run_dir import write_error
+
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload(run), tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(data, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise write_error(exc, path, "write checkpoint") from None
+    except RuntimeError as exc:  # torch's zip writer reports a short write as "unexpected pos ..."
+        _discard(tmp)
+        if "unexpected pos" in str(exc) or "PytorchStreamWriter" in str(exc) or "file write failed" in str(exc):
+            raise write_error(OSError(errno.ENOSPC, "No space left on device", str(path)), path,
+                              "write checkpoint") from None
+        raise
     return path
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink()
+    except OSError:
+        pass
+
+
+def load_best(run: Run) -> None:
+    """Put the best epoch's weights (``best.pt``) into ``run.model``, after checking that best.pt
+    holds the epoch the run says is best: never test other weights silently."""
+    path = run.checkpoint_dir / "best.pt"
+    if not path.is_file():
+        raise UserError(f"{path} is missing, but epoch {run.best_epoch} was the best: its weights are gone; "
+                        f"train again (or resume from a run directory that has it)")
+    best = load(path)
+    if best.get("epoch") != run.best_epoch:
+        raise UserError(f"{path} holds epoch {best.get('epoch')}, but epoch {run.best_epoch} was the best; "
+                        f"its weights are gone: train again")
+    unwrap(run.model).load_state_dict(best["model"])
+
+
+def ensure_best(ckpt: dict[str, Any], source: Path, checkpoint_dir: Path) -> None:
+    """Before resuming from ``ckpt`` (read from ``source``): make ``checkpoint_dir/best.pt`` hold
+    the epoch ``ckpt`` calls best. A kill between the last.pt and best.pt writes leaves last.pt
+    one epoch ahead with the best weights inside it (last.pt is written first): they are copied
+    to best.pt. Resuming into a new directory copies the source's best.pt. Anything else (the
+    best weights are gone) is one line."""
+    import logging
+    import shutil
+
+    want = ckpt.get("best_epoch")
+    if want is None:
+        return
+    target = checkpoint_dir / "best.pt"
+    seen: dict[Path, Any] = {}
+    for candidate in dict.fromkeys([target, source.parent / "best.pt"]):
+        if candidate.is_file():
+            try:
+                seen[candidate] = load(candidate).get("epoch")
+            except UserError:
+                seen[candidate] = "unreadable"
+            if seen[candidate] == want:
+                if candidate != target:
+                    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(candidate, target.with_name(".best.pt.tmp"))
+                    os.replace(target.with_name(".best.pt.tmp"), target)
+                return
+    if ckpt.get("epoch") == want and not ckpt.get("partial"):
+        write(ckpt, target)
+        logging.getLogger("taskhub").info("repaired %s from %s (epoch %d, the best; a run was killed between "
+                                          "the two writes)", target, source, want)
+        return
+    found = ", ".join(f"{p} holds epoch {e}" for p, e in seen.items()) or f"{target} is missing"
+    raise UserError(f"cannot resume from {source}: it says epoch {want} was the best, but {found} and those "
+                    f"weights are gone; start a new run (or resume from a consistent checkpoints/ pair)")
 
 
 def load(path: str | Path) -> dict[str, Any]:

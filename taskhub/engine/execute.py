@@ -17,7 +17,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from taskhub.engine import checkpoint, distributed, length, schedule
+from taskhub.engine import checkpoint, distributed, length, preemption, resume_checks, schedule
+from taskhub.engine.run_dir import locked, remove_stale_temporaries
 from taskhub.engine.device import autocast_dtype, pick_device, seed_everything
 from taskhub.engine.loop import evaluate, fit, make_batches
 from taskhub.engine.progress import EpochProgress
@@ -31,15 +32,18 @@ log = logging.getLogger("taskhub")
 
 def execute(cfg: DictConfig) -> dict[str, Any]:
     """Run the job ``cfg`` describes (``mode``: fit or eval) and return its summary."""
+    if cfg.get("quiet"):
+        _quiet_console()
     run_dir, overrides, choices = _hydra_context(cfg)
     device = pick_device(cfg.trainer.get("device"))
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
     is_distributed = distributed.setup(device)
     try:
-        if cfg.get("mode", "fit") == "eval":
-            return evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
-        return fit_and_test(cfg, run_dir, device, overrides, choices)
+        with locked(run_dir, enabled=distributed.is_main()):  # one run per run directory
+            if cfg.get("mode", "fit") == "eval":
+                return evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
+            return fit_and_test(cfg, run_dir, device, overrides, choices)
     finally:
         if is_distributed:
             distributed.teardown()
@@ -63,9 +67,15 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     seed_random = _choose_seed(cfg)
     seed_everything(int(cfg.seed), bool(cfg.trainer.get("deterministic", False)))
     length.check_settings(cfg.trainer)
+    resume_checks.check_max_epochs(cfg.trainer)
+    preemption.parse_every(cfg.trainer.get("checkpoint_every"))
+    if distributed.is_main():
+        remove_stale_temporaries(run_dir / "checkpoints")  # what a killed run left (we hold the lock)
     task = build_task(cfg)
     resume_from = checkpoint.resolve_resume(cfg.trainer.get("resume"), run_dir)
     ckpt = checkpoint.load(resume_from) if resume_from else None
+    if ckpt is not None and distributed.is_main():
+        resume_checks.check_resume(ckpt, cfg, resume_from, run_dir)  # same model; best.pt holds the best epoch
     if ckpt is not None:
         task.restore_resolved(ckpt.get("auto", {}))
         task.load_state_dict(ckpt["task_state"])
@@ -95,12 +105,12 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
             model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.trainer.get("compile"):
         forward_model = torch.compile(forward_model)
-    progress = EpochProgress(cfg.trainer.get("progress", "auto"), enabled=run.is_main,
+    progress = EpochProgress("none" if cfg.get("quiet") else cfg.trainer.get("progress", "auto"), enabled=run.is_main,
                              every=cfg.trainer.get("log_every_n_steps", 50))
     _header(progress, run)
     started = time.perf_counter()
     with _reporting_errors(run):
-        with progress:
+        with progress, preemption.StepCheckpoints(run):  # checkpoint_every; SIGTERM saves and exits 75
             train_seconds = fit(run, forward_model, progress) if run.epoch < int(cfg.trainer.max_epochs) else 0.0
         fit_seconds = time.perf_counter() - started
         with progress:  # a bar for the test pass
@@ -111,7 +121,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
             get_host().hook.on_fit_end(run=run, summary=summary)
             write_json(run_dir / "summary.json", summary)
             log.info("run directory: %s", run_dir)
-            _log_results(summary)
+            _log_results(summary, quiet=bool(cfg.get("quiet")))
     return summary
 
 
@@ -156,10 +166,8 @@ def _header(progress: EpochProgress, run: Run) -> None:
 def _final_results(run: Run) -> dict[str, Any]:
     """Validation metrics of the best epoch, and test metrics of the best weights."""
     best_row = next((row for row in run.history if row["epoch"] == run.best_epoch), None)
-    if best_row is None or run.best_epoch != run.epoch:
-        best_path = run.checkpoint_dir / "best.pt"
-        if best_path.is_file():  # test the best weights, not the last ones
-            checkpoint.unwrap(run.model).load_state_dict(checkpoint.load(best_path)["model"])
+    if run.best_epoch is not None and run.best_epoch != run.epoch:
+        checkpoint.load_best(run)  # test the best weights, not the last ones (never other weights silently)
     final: dict[str, Any] = {k: v for k, v in (best_row or {}).items() if k.startswith("val/")}
     if best_row is None:
         final.update(evaluate(run, "val"))
@@ -182,6 +190,9 @@ def _restore(run: Run, ckpt: dict[str, Any]) -> None:
     run.state = {**dict(ckpt.get("state", {})), **keep}
     if isinstance(ckpt.get("rng"), torch.Tensor):
         torch.set_rng_state(ckpt["rng"])
+    preemption.restore_partial(run, ckpt)  # a mid-epoch checkpoint: where in the epoch it was taken
+    partial = ckpt.get("partial") or {}
+    run.state["_samples_at_start"] = run.state.get("train_samples", 0) + int(partial.get("samples", 0))
 
 
 def _monitor(cfg: DictConfig, task) -> tuple[str, str]:
@@ -193,7 +204,7 @@ def _monitor(cfg: DictConfig, task) -> tuple[str, str]:
 def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_seconds: float,
              fit_seconds: float) -> dict[str, Any]:
     cfg = run.cfg
-    samples = run.state.get("train_samples", 0)
+    samples = run.state.get("train_samples", 0) - run.state.get("_samples_at_start", 0)  # this process's run
     key, mode = run.monitor
     summary: dict[str, Any] = {
         "task": run.task.name,
@@ -217,7 +228,16 @@ def _summary(run: Run, choices: dict[str, str], final: dict[str, Any], train_sec
     return summary
 
 
-def _log_results(summary: dict[str, Any]) -> None:
+def _quiet_console() -> None:
+    """``quiet``: console log handlers show errors only (the run directory's log file keeps everything)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.ERROR)
+
+
+def _log_results(summary: dict[str, Any], quiet: bool = False) -> None:
+    if quiet:
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -273,5 +293,5 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
     if run.is_main:
         task.plots(run)
         write_json(run_dir / "summary.json", summary)
-        _log_results(summary)
+        _log_results(summary, quiet=bool(cfg.get("quiet")))
     return summary

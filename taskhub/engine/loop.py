@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from taskhub.engine import checkpoint, distributed, length
+from taskhub.engine import checkpoint, distributed, length, preemption
 from taskhub.engine.batches import Batches, move_to
 from taskhub.engine.budget import TimeBudget
 from taskhub.engine.device import autocast
@@ -72,6 +72,7 @@ def fit(run: Run, model: torch.nn.Module, progress: EpochProgress) -> float:
             if best:
                 hook.on_checkpoint(run=run, path=checkpoint.save(run, run.checkpoint_dir / "best.pt"), best=True)
         budget.epoch_end_done()  # validation and checkpoints timed: the next epoch's estimate
+        preemption.active(run).epoch_saved(epoch)  # a SIGTERM during validation exits here, saved
         if distributed.broadcast_flag(run.should_stop, run.device):
             log.info("stopping after epoch %d", epoch)
             break
@@ -89,13 +90,16 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
     on_step = get_host().hook.on_train_batch_end
     model.train()
     # Summed on the device and read once per epoch: .item() every step would sync with the GPU.
-    loss_sum = torch.zeros((), device=device)
-    samples = 0
+    saver = preemption.active(run)  # trainer.checkpoint_every, SIGTERM; resumes mid-epoch
+    skip, loss_sum, samples = saver.start(epoch, device)
     progress.start(f"epoch {epoch}/{tcfg.max_epochs}", total_steps, epoch=epoch, epochs=int(tcfg.max_epochs))
     keep_going = True
     for step, batch in enumerate(batches, start=1):
         if step > total_steps:
             break
+        if step <= skip:  # done before a mid-epoch checkpoint: replayed through the data pipeline, not trained
+            saver.replayed(step, skip)
+            continue
         batch = move_to(batch, device, non_blocking=True)
         syncs = step % accumulate == 0 or step == total_steps
         no_sync = model.no_sync() if hasattr(model, "no_sync") and not syncs else contextlib.nullcontext()
@@ -119,6 +123,8 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
         n = task.batch_size(batch)
         loss_sum += loss.detach().float() * n
         samples += n
+        if syncs and keep_going:
+            saver.step_done(epoch, step, total_steps, loss_sum, samples)
         if progress.wants_value(step):
             progress.advance(step, {"loss": float(loss_sum) / max(samples, 1)}, samples=samples)
         if not keep_going:
