@@ -6,6 +6,13 @@ complete (the job's returned objective), pruned (``summary.json`` says so: see
 ``pruning.py``) or failed (the error is kept as the trial's ``error`` attribute and in
 ``error.txt``; the sweep goes on). It stops when the study holds ``n_trials`` finished (complete
 or pruned) trials, counting earlier sessions: rerunning a killed sweep's command continues it.
+
+With ``sweep.storage`` set (PostgreSQL, MySQL: a database every worker reaches), any number of
+sweeper processes on any machines work on one study (the same study name joins it): each asks
+for trials under a database lock and counts the trials other workers are running, so together
+they finish exactly ``n_trials``; pruners read every worker's trials; a trial whose worker died
+stops sending heartbeats and is marked FAIL, then retried (``sweep.retry_failed``) by whichever
+worker asks next.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import json
 import logging
 import math
 import os
+import socket
 import time
 import traceback
 import warnings
@@ -40,6 +48,8 @@ log = logging.getLogger("taskhub")
 ALIAS = "hydra_plugins.taskhub_sweep.OptunaSweeper"
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 RUNNING = (optuna.trial.TrialState.RUNNING,)
+#: This sweeper process, as other workers of a shared study see it.
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
 #: Overrides that tune a sweep without changing what it searches: left out of the derived study name.
 _NOT_IDENTITY = ("sweep.n_trials", "sweep.n_jobs", "sweep.max_failures", "sweep.rerun_interrupted",
                  "sweep.heartbeat", "sweep.grace_period", "sweep.retry_failed",
@@ -136,8 +146,11 @@ class OptunaSweeper(Sweeper):
                 running = len(study.get_trials(deepcopy=False, states=RUNNING)) if heartbeat.interval else 0
                 batch = []
                 for _ in range(max(0, min(n_jobs, n_trials - finished - running))):
-                    batch.append(study.ask(space.distributions))
+                    with warnings.catch_warnings():  # Heartbeat below; Optuna expects Study.optimize to send it
+                        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+                        batch.append(study.ask(space.distributions))
                     heartbeat.add(batch[-1]._trial_id)
+                    batch[-1].set_user_attr("worker", WORKER)  # who runs it (the dashboard shows it)
             if finished >= n_trials:
                 break
             if not batch:  # the rest of the budget is running elsewhere: wait for it (or for it to go stale)

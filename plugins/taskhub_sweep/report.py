@@ -2,6 +2,8 @@
 
 Works on any sweep directory: an Optuna sweep (``sweep.json`` names its study) adds the
 trials' states and errors, parameter importances and Optuna's plots; a grid sweep gets the table.
+``taskhub sweep report --storage URL --study NAME [DIR]`` reads a study from its database instead
+(every worker's trials of a shared sweep); plots then go to DIR when given.
 """
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     sweep = subparsers.add_parser("sweep", help="hyperparameter sweeps: taskhub sweep report DIR")
     verbs = sweep.add_subparsers(dest="sweep_command", metavar="VERB")
     report = verbs.add_parser("report", help="best run, table, importances and plots of a sweep directory")
-    report.add_argument("dir", type=Path, help="the sweep directory (hydra.sweep.dir)")
+    report.add_argument("dir", type=Path, nargs="?",
+                        help="the sweep directory (hydra.sweep.dir); with --storage: where plots go")
+    report.add_argument("--storage", metavar="URL", help="read the study from this database (sweep.storage)")
+    report.add_argument("--study", metavar="NAME", help="the study's name in --storage (sweep.study_name)")
     report.add_argument("--promote", metavar="NAME", help="write the best run's overrides as experiment NAME")
     report.add_argument("--to", type=Path, metavar="DIR",
                         help="folder for the promoted experiment (default: the host's configs/experiment)")
@@ -37,6 +42,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.storage or args.study:
+        return report_database(args)
+    if args.dir is None:
+        raise UserError("taskhub sweep report needs a sweep directory, or --storage URL --study NAME")
     sweep_dir: Path = args.dir
     if not sweep_dir.is_dir():
         raise UserError(f"{sweep_dir}: no such sweep directory")
@@ -59,10 +68,64 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_database(args: argparse.Namespace) -> int:
+    """``--storage URL --study NAME``: the study as its database holds it, whichever workers ran it."""
+    import optuna
+
+    from taskhub_sweep import space, study as studies
+
+    if not args.storage:
+        raise UserError("--study needs --storage URL (the sweep's sweep.storage)")
+    url = studies.normalize_url(args.storage)
+    storage = studies.open_storage(url)
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    if not args.study or args.study not in names:
+        what = f"no study {args.study!r}" if args.study else "which study?"
+        raise UserError(f"--storage {studies.safe_url(url)}: {what}; studies there: {', '.join(names) or 'none'} "
+                        "(pass --study NAME)")
+    study = optuna.load_study(study_name=args.study, storage=storage)
+    metric = study.user_attrs.get("objective", "value")
+    print_study(study)
+    for t in study.get_trials(deepcopy=False):
+        value = "" if t.value is None else f"{t.value:.4f}"
+        print(f"  trial {t.number:>3} {t.state.name.lower():<8} {value:>10}  "
+              + " ".join(space.as_overrides(t.params)) + f"  [{t.user_attrs.get('worker', '?')}]")
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise UserError(f"study {args.study}: no trial completed yet") from None
+    print(f"best: trial {best.number} {metric}={best.value:.4f} " + " ".join(space.as_overrides(best.params))
+          + (f" ({best.user_attrs['run_dir']})" if best.user_attrs.get("run_dir") else ""))
+    if args.dir is not None and not args.no_plots:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        _importances_and_plots(study, args.dir)
+    if args.promote:
+        run_dir = Path(str(best.user_attrs.get("run_dir", "")))
+        if not (run_dir / ".hydra").is_dir():
+            raise UserError(f"--promote: trial {best.number}'s run directory {run_dir} is not on this machine; "
+                            "run the report there")
+        path = promote(run_dir, args.promote, args.to, note=(
+            f"trial {best.number} of study {args.study}, {metric}={best.value:.4f}"))
+        print(f"promoted to {path}: taskhub run task={_task(run_dir)} experiment={args.promote}")
+    return 0
+
+
 def _optuna_report(sweep_dir: Path, meta: dict[str, Any], plots: bool) -> None:
     import optuna
 
-    study = optuna.load_study(study_name=meta["study_name"], storage=meta["storage"])
+    from taskhub_sweep import study as studies
+
+    url = studies.normalize_url(meta["storage"])
+    study = optuna.load_study(study_name=meta["study_name"], storage=studies.open_storage(url))
+    print_study(study)
+    if plots:
+        _importances_and_plots(study, sweep_dir)
+
+
+def print_study(study: Any) -> None:
+    """The trials' states (all workers') and the failed trials' errors."""
+    import optuna
+
     counts: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
@@ -70,8 +133,13 @@ def _optuna_report(sweep_dir: Path, meta: dict[str, Any], plots: bool) -> None:
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         if t.user_attrs.get("error"):
             print(f"  trial {t.number} failed: {t.user_attrs['error'][:200]}")
-    if not plots:
-        return
+        elif t.user_attrs.get("worker"):
+            print(f"  trial {t.number} failed: its worker {t.user_attrs['worker']} stopped")
+
+
+def _importances_and_plots(study: Any, sweep_dir: Path) -> None:
+    import optuna
+
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if len(complete) >= 2:
         try:

@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,12 @@ def storage_url(sweep: DictConfig, sweep_dir: Path) -> str:
     ``postgresql://`` names SQLAlchemy's default driver, psycopg2; with only psycopg 3 installed
     (taskhub's ``distributed`` extra) the URL is read as ``postgresql+psycopg://``.
     """
-    url = str(sweep.get("storage") or f"sqlite:///{(sweep_dir / DB_NAME).resolve()}")
+    return normalize_url(str(sweep.get("storage") or f"sqlite:///{(sweep_dir / DB_NAME).resolve()}"))
+
+
+def normalize_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")) and _has("psycopg") and not _has("psycopg2"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
 
@@ -101,11 +105,11 @@ def open_storage(url: str, sweep: DictConfig | None = None) -> optuna.storages.R
     if interval > 0:
         retries = sweep.get("retry_failed")
         kwargs.update(heartbeat_interval=interval, grace_period=int(sweep.get("grace_period") or 2 * interval),
-                      heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                          max_retry=None if retries is None else int(retries))
-                      if retries is None or int(retries) > 0 else None)
+                      heartbeat_stale_trial_callback=_retry(retries))
     try:
-        return optuna.storages.RDBStorage(url, **kwargs)
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8: still what it offers
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, **kwargs)
     except ModuleNotFoundError as exc:
         raise UserError(f"sweep.storage={safe_url(url)}: the database driver is missing ({exc.name}); "
                         "for PostgreSQL: pip install 'taskhub-dl[distributed]'") from None
@@ -114,6 +118,15 @@ def open_storage(url: str, sweep: DictConfig | None = None) -> optuna.storages.R
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"sweep.storage={safe_url(url)}: cannot open the study storage ({first})") from None
+
+
+def _retry(retries: Any) -> Any:
+    """Optuna's callback that queues a dead worker's trial again (``None``: retry without limit; 0: never)."""
+    if retries is not None and int(retries) <= 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None if retries is None else int(retries))
 
 
 @contextlib.contextmanager
