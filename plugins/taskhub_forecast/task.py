@@ -185,6 +185,11 @@ class ForecastTask(Task):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.columns, self.mean, self.std = list(state["columns"]), list(state["mean"]), list(state["std"])
 
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_forecast.export import export_spec
+
+        return export_spec(self, model, batch)
+
 
 def _as_series_list(inputs: Any) -> list[Any]:
     """One series (array, tensor, frame, or a flat list of numbers) or a list of series."""

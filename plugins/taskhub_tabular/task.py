@@ -159,6 +159,11 @@ class TabularTask(Task):
             self.encoder = Encoder.from_state(state["encoder"])
             self._set_objective()
 
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_tabular.export import export_spec
+
+        return export_spec(self, model, batch)
+
 
 def read_rows(path: str | Path) -> pd.DataFrame:
     """Rows to predict from a .csv or .parquet file."""

@@ -197,6 +197,16 @@ class TextTask(Task):
         target = str(self.cfg.model.get("_target_", "model")).rsplit(".", 1)[-1]
         return str(self.cfg.model.get("cell", target)) if target == "RecurrentClassifier" else target
 
+    def export_spec(self, model: torch.nn.Module, batch: Any) -> Any:
+        from taskhub_text.export import export_spec
+
+        return export_spec(self, model, batch)
+
+    def load_bundle_state(self, state: dict[str, Any], folder: Path) -> None:
+        from taskhub_text.export import load_bundle_state
+
+        load_bundle_state(self, state, folder)
+
 
 def _label_order(label: str) -> tuple[int, float | str]:
     """Numeric labels in numeric order (2 before 10), then names alphabetically."""

@@ -40,11 +40,12 @@ class OnnxNetwork(torch.nn.Module):
     def __init__(self, session: Any, input_names: list[str], output_names: list[str]) -> None:
         super().__init__()
         self.session, self.input_names, self.output_names = session, input_names, output_names
+        self.graph_inputs = {i.name for i in session.get_inputs()}  # the exporter drops inputs never read
         # tasks ask next(model.parameters()).device where to put inputs: the CPU, where onnxruntime reads them
         self.anchor = torch.nn.Parameter(torch.zeros(0), requires_grad=False)
 
     def forward(self, *args: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        feeds = {name: a.detach().cpu().numpy() for name, a in zip(self.input_names, args)}
+        feeds = {name: a.detach().cpu().numpy() for name, a in zip(self.input_names, args) if name in self.graph_inputs}
         outs = tuple(torch.from_numpy(o) for o in self.session.run(self.output_names, feeds))
         return outs[0] if len(outs) == 1 else outs
 

@@ -44,7 +44,9 @@ def to_onnx(spec: ExportSpec, path: Path, what: str) -> Runner:
         raise UserError(f"{what} does not export to ONNX ({_first_line(exc)}); try format=torch_export "
                         f"or another model") from None
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda arrays: list(session.run(list(spec.output_names), arrays))
+    wanted = {i.name for i in session.get_inputs()}  # the exporter drops inputs the graph never reads
+
+    return lambda arrays: list(session.run(list(spec.output_names), {k: v for k, v in arrays.items() if k in wanted}))
 
 
 def to_torch_export(spec: ExportSpec, path: Path, what: str) -> Runner:

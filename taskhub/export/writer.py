@@ -56,8 +56,15 @@ def _describe(name: str, array: Any, axes: dict[int, str]) -> dict[str, Any]:
             "dynamic_axes": {str(k): v for k, v in axes.items()}}
 
 
+def _plain(value: Any) -> Any:
+    """numpy and torch scalars and arrays as JSON values; anything else is a bug in a task's state."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"export state: {type(value).__name__} is not JSON data")
+
+
 def _json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2, default=_plain) + "\n", encoding="utf-8")
 
 
 def export_checkpoint(ckpt: str | Path, fmt: str, out: str | Path | None, overrides: Any = ()) -> Path:
