@@ -35,7 +35,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--study", metavar="NAME", help="the study's name in --storage (sweep.study_name)")
     report.add_argument("--promote", metavar="NAME", help="write the best run's overrides as experiment NAME")
     report.add_argument("--to", type=Path, metavar="DIR",
-                        help="folder for the promoted experiment (default: the host's configs/experiment)")
+                        help="config folder to write DIR/experiment/NAME.yaml into, found by `taskhub run "
+                             "--config-dir DIR experiment=NAME` (default: ./configs, found without a flag)")
     report.add_argument("--no-plots", action="store_true", help="skip importances and PNG plots")
     report.set_defaults(handler=cmd_report)
     sweep.set_defaults(handler=lambda args: sweep.print_help() or 1)
@@ -64,7 +65,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.promote:
         path = promote(Path(best["run_dir"]), args.promote, args.to, note=(
             f"run {best['run']} of {sweep_dir}, {objective.get('name')}={best['value']:.4f} ({objective.get('mode')})"))
-        print(f"promoted to {path}: taskhub run task={_task(Path(best['run_dir']))} experiment={args.promote}")
+        flag = f" --config-dir {args.to}" if args.to is not None else ""
+        print(f"promoted to {path}: taskhub run{flag} task={_task(Path(best['run_dir']))} experiment={args.promote}")
     return 0
 
 
@@ -176,13 +178,21 @@ def _plots(study: Any, sweep_dir: Path) -> None:
             log.warning("%s plot skipped: %s", name, exc)
 
 
-def experiment_dir() -> Path:
-    """The host's ``configs/experiment`` folder, where ``experiment=NAME`` is looked up."""
-    return Path(str(resources.files("taskhub.configs") / "experiment"))
+def experiment_dir(config_dir: Path | None = None) -> Path:
+    """Where a promoted experiment goes: ``<config_dir>/experiment``, by default
+    ``./configs/experiment`` of the working directory; ``taskhub run experiment=NAME`` reads both
+    (``config_dir`` with ``--config-dir``). Never taskhub's own configs (the source tree)."""
+    folder = Path(config_dir) if config_dir is not None else Path.cwd() / "configs"
+    own = Path(str(resources.files("taskhub.configs"))).resolve()
+    if folder.resolve() == own or own in folder.resolve().parents:
+        raise UserError(f"{folder}: that is taskhub's own config folder; run from your project's directory "
+                        "(./configs/experiment) or pass --to DIR")
+    return folder / "experiment"
 
 
 def promote(run_dir: Path, name: str, to: Path | None = None, note: str = "") -> Path:
-    """Write ``run_dir``'s overrides as ``<to>/<name>.yaml``, a ``# @package _global_`` experiment."""
+    """Write ``run_dir``'s overrides as ``<to>/experiment/<name>.yaml`` (``to`` default ``./configs``),
+    a ``# @package _global_`` experiment that ``experiment=NAME`` finds."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
@@ -200,12 +210,12 @@ def promote(run_dir: Path, name: str, to: Path | None = None, note: str = "") ->
             defaults.append({f"override /{key}": item.value()})
         else:
             OmegaConf.update(values, key, item.value(), force_add=True)
-    folder = to or experiment_dir()
+    folder = experiment_dir(to)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
     body = {"defaults": [*defaults, "_self_"], **OmegaConf.to_container(values)}
     header = (f"# @package _global_\n# Promoted by `taskhub sweep report --promote {name}` from {note}.\n"
-              f"# Use: taskhub run task={_task(run_dir)} experiment={name}\n")
+              f"# Use: taskhub run{f' --config-dir {to}' if to is not None else ''} task={_task(run_dir)} experiment={name}\n")
     path.write_text(header + yaml.safe_dump(body, sort_keys=False))
     return path
 

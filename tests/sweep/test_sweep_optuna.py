@@ -67,9 +67,12 @@ def test_sweep_prunes_bad_trial_and_records_failure(tmp_path, tiny):
     assert rows[str(pruned.number)]["status"] == "pruned"
 
 
-def test_sweep_report_and_promote(searched, tmp_path, capsys):
+def test_sweep_report_and_promote(searched, tmp_path, capsys, monkeypatch):
+    # Promoted into ./configs/experiment of the working directory, where experiment=NAME finds it.
+    monkeypatch.chdir(tmp_path)
     name = f"test_promoted_{tmp_path.name}"
     promoted = experiment_dir() / f"{name}.yaml"
+    assert promoted == tmp_path / "configs" / "experiment" / f"{name}.yaml"
     try:
         assert main(["sweep", "report", str(searched), "--promote", name]) == 0
         best = _study(searched).best_trial
