@@ -73,18 +73,23 @@ class SpeechTask(Task):
         from taskhub_speech import defaults
 
         model_rate = getattr(self._model_class(), "sample_rate", None)
-        for key in ("task.features.sample_rate", "task.features.n_mels"):
-            if str(OmegaConf.select(self.cfg, key)) == "auto" and info is None and key not in self.resolved:
-                raise UserError(f"{key}=auto is chosen from the training data: build the data first, or set it")
-        self.resolve_auto("task.features.sample_rate",
+        rate = self._auto("task.features.sample_rate", info,
                           lambda: defaults.sample_rate((info or {}).get("sample_rates", {}), model_rate))
-        rate = int(OmegaConf.select(self.cfg, "task.features.sample_rate"))
         win_ms = float(OmegaConf.select(self.cfg, "task.features.win_ms") or 25.0)
-        self.resolve_auto("task.features.n_mels", lambda: defaults.n_mels(rate, int(round(rate * win_ms / 1000))))
+        self._auto("task.features.n_mels", info, lambda: defaults.n_mels(int(rate), int(round(int(rate) * win_ms / 1000))))
         fc = _dataclass(FeatureConfig, self.cfg.task.get("features"), "task.features")
         if getattr(self._model_class(), "input_kind", "features") == "waveform":
             fc.kind = "waveform"
         return fc
+
+    def _auto(self, key: str, info: dict[str, Any] | None, choose) -> Any:
+        """``key``'s value: resolved once (from ``info``, or restored from a checkpoint) when it is ``auto``."""
+        value = OmegaConf.select(self.cfg, key)
+        if str(value) != "auto":
+            return value
+        if info is None and key not in self.resolved:
+            raise UserError(f"{key}=auto is chosen from the training data: build the data first, or set it")
+        return self.resolve_auto(key, choose)
 
     def decoder(self) -> Decoder:
         if self._decoder is None:
@@ -98,7 +103,7 @@ class SpeechTask(Task):
         data = build_splits(self.cfg.dataset)
         info = data.info
         feats = self.features(info)
-        bucket = int(self.resolve_auto("dataset.bucket_size", lambda: defaults.bucket_size(info["durations"])))
+        bucket = int(self._auto("dataset.bucket_size", info, lambda: defaults.bucket_size(info["durations"])))
         bad = BadInputs(str(info.get("on_bad", "error")))  # what decoding finds (the loader reported its own)
 
         if self.normalization is None:  # eval/resume: the checkpoint's normalization, never the new config's
