@@ -24,6 +24,9 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)([smhd]))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 #: the key under ``run.state`` (saved in checkpoints) holding the seconds already spent training.
 STATE_KEY = "time_used_seconds"
+#: ... and the measured seconds per training batch and per validation pass, which a resumed
+#: process starts from (its first step is then judged like any other).
+ESTIMATES_KEY = "time_estimates"
 
 
 def parse_duration(value: object, setting: str = "trainer.time_limit") -> float | None:
@@ -108,6 +111,17 @@ class TimeBudget:
     @property
     def measured(self) -> bool:
         return self._batches_timed > 0
+
+    def estimates(self) -> dict[str, float | None]:
+        return {"batch_seconds": self._batch_seconds if self.measured else None, "val_seconds": self._val_seconds}
+
+    def seed(self, estimates: dict[str, float | None] | None) -> None:
+        """Start from an earlier process's measurements (weighted as one batch: new ones soon dominate)."""
+        estimates = estimates or {}
+        if estimates.get("batch_seconds") is not None and not self.measured:
+            self._batch_seconds, self._batches_timed = float(estimates["batch_seconds"]), 1
+        if estimates.get("val_seconds") is not None and self._val_seconds is None:
+            self._val_seconds = float(estimates["val_seconds"])
 
     # --- decisions ------------------------------------------------------------------------
     def fits(self, batches: int = 1) -> bool:

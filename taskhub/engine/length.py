@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from taskhub.engine import distributed
-from taskhub.engine.budget import STATE_KEY, TimeBudget, parse_duration
+from taskhub.engine.budget import ESTIMATES_KEY, STATE_KEY, TimeBudget, parse_duration
 from taskhub.errors import UserError
 from taskhub.task import is_auto
 
@@ -141,6 +141,7 @@ def start_clock(run: Run) -> TimeBudget:
     budget = TimeBudget(limit=length.time_limit, spent=float(run.state.get(STATE_KEY, 0.0)),
                         batches_per_epoch=length.batches_per_epoch, accumulate=length.accumulate,
                         val_guess_batches=val_batches)
+    budget.seed(run.state.get(ESTIMATES_KEY))
     budget.start()
     schedule.set_length(run, length.total_steps, length.epochs)  # the plan, also after a resume
     if length.time_limit is not None:
@@ -179,8 +180,9 @@ def step_boundary(run: Run, budget: TimeBudget, epoch: int, batch: int, epoch_ba
 
 
 def record_time(run: Run, budget: TimeBudget) -> None:
-    """Put the time used so far into ``run.state`` (checkpoints carry it)."""
+    """Put the time used so far, and the step and validation times, into ``run.state`` (checkpoints carry it)."""
     run.state[STATE_KEY] = round(budget.used(), 3)
+    run.state[ESTIMATES_KEY] = budget.estimates()
 
 
 def room_for_epoch(run: Run, budget: TimeBudget) -> bool:
