@@ -102,7 +102,8 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
         if not any(o.startswith("hydra.run.dir=") for o in overrides):
             raise UserError("under torchrun pass hydra.run.dir=DIR so that every process uses one run directory")
         if distributed.rank() != 0:
-            extra.append("hydra.output_subdir=null")  # only rank 0 writes
+            # Only global rank 0 writes (on a shared filesystem every node sees one run directory).
+            extra += ["hydra.output_subdir=null", "hydra.job_logging.root.handlers=[console]"]
     register_schemas()
     host.prepare_hydra()  # plugins' Hydra sweepers and launchers
     main = hydra.main(version_base="1.3", config_path=f"pkg://{config.HOST_CONFIGS}", config_name=config_name)(_job)

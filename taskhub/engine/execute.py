@@ -38,7 +38,7 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
     device = pick_device(cfg.trainer.get("device"))
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
-    is_distributed = distributed.setup(device)
+    is_distributed = distributed.setup(device, cfg)  # every process runs rank 0's config, or one line says what differs
     try:
         with locked(run_dir, enabled=distributed.is_main()):  # one run per run directory
             if cfg.get("mode", "fit") == "eval":
@@ -99,6 +99,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
         if seed_random and ckpt["config"].get("seed") is not None:
             with open_dict(cfg):
                 cfg.seed = int(ckpt["config"]["seed"])  # seed: null on resume: keep the run's own
+    distributed.check_same_start(run)  # the same split sizes and resume point on every process
     forward_model: torch.nn.Module = model
     if distributed.world_size() > 1:
         forward_model = torch.nn.parallel.DistributedDataParallel(
@@ -145,7 +146,7 @@ def _choose_seed(cfg: DictConfig) -> bool:
     if cfg.get("seed") is not None:
         return False
     with open_dict(cfg):
-        cfg.seed = secrets.randbelow(2**31)
+        cfg.seed = distributed.from_rank0(secrets.randbelow(2**31))  # one seed for every process
     log.info("seed=%d (seed: null, chosen at random)", cfg.seed)
     return True
 
