@@ -53,6 +53,8 @@ def _json_inputs(body: Any) -> list[Any]:
     if not isinstance(inputs, list) or not inputs:
         raise UserError('"inputs" must be a non-empty list')
     for i, x in enumerate(inputs):
+        if isinstance(x, str) and not x.strip():
+            raise UserError(f"input {i} is empty")
         if _names_server_path(x):
             raise UserError(f"input {i} names a file on the server; send the value itself, or upload the file")
     return inputs
