@@ -35,5 +35,5 @@ def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
 
 @hookimpl
 def on_fit_error(run: Run, error: BaseException) -> None:
-    # Ctrl-C (or a time limit's SIGINT) leaves a run that trainer.resume=auto continues.
-    manifest.finish(run, "stopped" if isinstance(error, KeyboardInterrupt) else "failed", error)
+    # Ctrl-C, or SIGTERM's preemption exit (SystemExit 75), leaves a run that trainer.resume=auto continues.
+    manifest.finish(run, "stopped" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "failed", error)

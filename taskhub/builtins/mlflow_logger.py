@@ -290,7 +290,7 @@ def _artifacts(tracker: Tracker, run: Run, summary: dict[str, Any]) -> None:
 def on_fit_error(run: Run, error: BaseException) -> None:
     tracker: Tracker | None = run.state.pop(STATE_KEY, None)
     if tracker is not None:
-        status = "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+        status = "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED"
         tracker.channel.call(tracker.client.set_terminated, tracker.run_id, status)
 
 

@@ -71,8 +71,9 @@ def diff(a: Path, b: Path) -> dict[str, Any]:
     return {
         "a": str(a), "b": str(b),
         "config": _differences(ca, cb),
-        "versions": _differences(_versions(ma), _versions(mb)),
-        "data": _differences(_data(ma), _data(mb)),
+        # Only two manifests can be compared: a run from before them knows neither.
+        "versions": _differences(_versions(ma), _versions(mb)) if ma and mb else [],
+        "data": _differences(_data(ma), _data(mb)) if ma and mb else [],
         "metrics": [(k, sa.get(k), sb.get(k)) for k in sorted(set(sa) | set(sb))],
         "manifests": [name for name, m in (("A", ma), ("B", mb)) if m is None],
     }

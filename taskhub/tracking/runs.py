@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from taskhub.engine.run_dir import LOCK_NAME
 from taskhub.tracking.manifest import FILENAME as MANIFEST
 
 DEFAULT_DIRS = ("runs", "multiruns")
@@ -77,10 +78,15 @@ def hydra_choices(run_dir: Path) -> dict[str, str]:
 
 
 def resolved_config(run_dir: Path) -> dict[str, Any]:
-    """The run's config with interpolations resolved: the manifest's, else ``.hydra/config.yaml``'s."""
+    """The run's config with interpolations and ``auto`` settings resolved: the manifest's, else
+    the last checkpoint's (runs from before manifests), else ``.hydra/config.yaml``'s."""
     record = read_json(run_dir / MANIFEST) or {}
     if isinstance(record.get("config"), dict):
         return record["config"]
+    for name in ("last.pt", "best.pt"):
+        config = _checkpoint_config(run_dir / "checkpoints" / name)
+        if config is not None:
+            return config
     path = run_dir / ".hydra" / "config.yaml"
     if not path.is_file():
         return {}
@@ -91,6 +97,19 @@ def resolved_config(run_dir: Path) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     except Exception:
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
+
+
+def _checkpoint_config(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    import torch
+
+    try:  # mmap: the weights are not read, only the small entries
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        return None
+    config = ckpt.get("config") if isinstance(ckpt, dict) else None
+    return config if isinstance(config, dict) else None
 
 
 def _get(tree: dict[str, Any], dotted: str) -> Any:
@@ -140,6 +159,10 @@ def status(run_dir: Path, manifest: dict[str, Any] | None, summary: dict[str, An
     last.pt), or failed (raised an error, or ended before its first checkpoint)."""
     if summary is not None:
         return "finished"
+    holder = read_json(run_dir / LOCK_NAME)  # the run-directory lock: held while a run works in it
+    if holder and isinstance(holder.get("pid"), int):
+        if holder.get("host") != socket.gethostname() or (_pid_alive(holder["pid"]) and holder["pid"] != os.getpid()):
+            return "running"
     recent = time.time() - _newest_change(run_dir) < RECENT_S
     if manifest and manifest.get("status") in ("stopped", "failed", "finished"):
         return str(manifest["status"])

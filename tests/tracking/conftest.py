@@ -12,9 +12,12 @@ import pytest
 from tracking_helpers import free_port
 
 
-@pytest.fixture(autouse=True)
-def _private_hash_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TASKHUB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "taskhub-cache"))
+@pytest.fixture(autouse=True, scope="session")
+def _private_hash_cache(tmp_path_factory):
+    """File hashes go to a cache of this session's own (module fixtures run before function ones)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TASKHUB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "taskhub-cache"))
+        yield
 
 
 @pytest.fixture(scope="session")
