@@ -44,9 +44,9 @@ def read_file(path: Path, text_columns: list[str], encoding: str) -> list[tuple[
     else one text per line (blank lines skipped)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".tab"):
-        examples = read_csv(path, text_columns, None, header=True, encoding=encoding, empty="skip")
+        examples = read_csv(path, text_columns, None, header=True, encoding=encoding, on_bad="skip")
     elif suffix in (".jsonl", ".ndjson"):
-        examples = read_jsonl(path, text_columns, None, encoding=encoding, empty="skip")
+        examples = read_jsonl(path, text_columns, None, encoding=encoding, on_bad="skip")
     else:
         return [(f"{path}:{i}", line.strip()) for i, line in enumerate(read_text(path, encoding).splitlines(), start=1)
                 if line.strip()]

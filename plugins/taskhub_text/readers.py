@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taskhub import UserError
-from taskhub.data import require_file
+from taskhub.data import BadInputs, require_file
+
+#: A reader's bad-row policy: ``"error"`` | ``"skip"`` (dataset.on_bad), or a shared :class:`BadInputs`.
+Policy = str | BadInputs
+
+
+def as_bad_inputs(on_bad: Policy) -> BadInputs:
+    return on_bad if isinstance(on_bad, BadInputs) else BadInputs(on_bad)
 
 
 @dataclass
@@ -57,13 +64,23 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     return text[1:] if text.startswith("\ufeff") else text  # a UTF-8 byte-order mark is not text
 
 
-def check_text(text: str, origin: str, empty: str) -> bool:
-    """Whether to keep ``text``: an empty one is an error (``empty=error``) or skipped (``skip``)."""
+def check_text(text: str, origin: str, bad: BadInputs) -> bool:
+    """Whether to keep ``text``: an empty one is an error (``on_bad=error``) or skipped and counted (``skip``)."""
     if text.strip():
         return True
-    if empty == "skip":
+    bad.report(origin, "empty text")
+    return False
+
+
+def check_row(text: str, label: str | None, origin: str, bad: BadInputs) -> bool:
+    """Whether to keep a labelled row: an empty text or an empty label (which would become a
+    class called "") is reported to ``bad`` at ``origin`` (``file:line``)."""
+    if not check_text(text, origin, bad):
         return False
-    raise UserError(f"{origin}: empty text; fix the row or pass dataset.empty=skip to drop empty texts")
+    if label is not None and not label.strip():
+        bad.report(origin, "empty label")
+        return False
+    return True
 
 
 def _column_index(spec: str | int, header: list[str] | None, path: Path, what: str) -> int:
@@ -90,10 +107,11 @@ def _as_list(value: str | int | Sequence[str | int]) -> list[str | int]:
 
 def read_csv(path: str | Path, text_columns: str | int | Sequence[str | int], label_column: str | int | None,
              header: bool = True, delimiter: str | None = None, encoding: str = "utf-8",
-             empty: str = "error") -> Examples:
+             on_bad: Policy = "error") -> Examples:
     """Rows of a CSV/TSV file (TSV by suffix unless ``delimiter`` is given). Several text columns
     are joined with a space. ``label_column=None`` reads texts only (labels are empty)."""
     path = Path(str(path)).expanduser()
+    bad = as_bad_inputs(on_bad)
     text = read_text(path, encoding)
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
@@ -120,17 +138,19 @@ def read_csv(path: str | Path, text_columns: str | int | Sequence[str | int], la
                 raise UserError(f"{path}:{line}: expected {width} fields, found {len(row)} "
                                 f"(quote fields that contain '{delimiter}', or check dataset.delimiter)")
             body = " ".join(row[i].strip() for i in text_idx)
-            if check_text(body, f"{path}:{line}", empty):
-                out.add(body, "" if label_idx is None else row[label_idx].strip(), f"{path}:{line}")
+            label = None if label_idx is None else row[label_idx].strip()
+            if check_row(body, label, f"{path}:{line}", bad):
+                out.add(body, label or "", f"{path}:{line}")
     except csv.Error as exc:
         raise UserError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
     return out
 
 
 def read_jsonl(path: str | Path, text_columns: str | Sequence[str], label_column: str | None,
-               encoding: str = "utf-8", empty: str = "error") -> Examples:
+               encoding: str = "utf-8", on_bad: Policy = "error") -> Examples:
     """One JSON object per line; several text fields are joined with a space."""
     path = Path(str(path)).expanduser()
+    bad = as_bad_inputs(on_bad)
     out = Examples()
     fields = [str(c) for c in _as_list(text_columns)]
     for line_no, line in enumerate(read_text(path, encoding).splitlines(), start=1):
@@ -150,12 +170,15 @@ def read_jsonl(path: str | Path, text_columns: str | Sequence[str], label_column
                 raise UserError(f"{origin}: no field '{name}'{did_you_mean(name, list(record))}; "
                                 f"the fields are: {', '.join(record)}")
         body = " ".join(str(record[f]).strip() for f in fields)
-        if check_text(body, origin, empty):
-            out.add(body, "" if label_column is None else _label_str(record[str(label_column)]), origin)
+        label = None if label_column is None else _label_str(record[str(label_column)])
+        if check_row(body, label, origin, bad):
+            out.add(body, label or "", origin)
     return out
 
 
 def _label_str(value: object) -> str:
+    if value is None:
+        return ""  # JSON null: no label
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -163,10 +186,11 @@ def _label_str(value: object) -> str:
     return str(value).strip()
 
 
-def read_labelled_lines(path: str | Path, sep: str | None, encoding: str = "utf-8", empty: str = "error",
+def read_labelled_lines(path: str | Path, sep: str | None, encoding: str = "utf-8", on_bad: Policy = "error",
                         label_names: dict[str, str] | None = None) -> Examples:
     """``label<sep>text`` per line (SST-2's ``label sentence``, SMS Spam's ``label<TAB>text``)."""
     path = Path(str(path)).expanduser()
+    bad = as_bad_inputs(on_bad)
     out = Examples()
     for line_no, line in enumerate(read_text(path, encoding).splitlines(), start=1):
         if not line.strip():
@@ -180,6 +204,6 @@ def read_labelled_lines(path: str | Path, sep: str | None, encoding: str = "utf-
             if label not in label_names:
                 raise UserError(f"{origin}: unknown label '{label}'; expected one of {', '.join(label_names)}")
             label = label_names[label]
-        if check_text(body, origin, empty):
+        if check_row(body, label, origin, bad):
             out.add(body.strip(), label, origin)
     return out

@@ -15,8 +15,9 @@ from torch.utils.data import Dataset
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from taskhub import Data, Run, Task, UserError
-from taskhub.data import dataset_kwargs
+from taskhub import Run, Task, UserError
+from taskhub.data import Splits, build_splits
+from taskhub_text import defaults
 from taskhub_text.readers import Examples
 from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
 
@@ -73,12 +74,15 @@ class TextTask(Task):
         value = tok.get(key, default)
         return default if value is None else value
 
-    def build_data(self, stage: str) -> Data:
-        kwargs = dataset_kwargs(self.cfg.dataset)
-        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
-        data = instantiate(builder, **kwargs)
+    def _auto(self, key: str, choose) -> Any:
+        """``key``'s value; when it is ``auto``, chosen once by ``choose`` (or restored from a checkpoint)."""
+        value = OmegaConf.select(self.cfg, key)
+        return self.resolve_auto(key, choose) if str(value) == "auto" else value
+
+    def build_data(self, stage: str) -> Splits:
+        data = build_splits(self.cfg.dataset)
         if stage == "fit" and data.train is not None and not self.labels:
-            self.labels = sorted(set(data.train.labels), key=_label_order)
+            self.labels = sorted(data.info["labels"], key=_label_order)
             if len(self.labels) < 2:
                 raise UserError(f"the training split has {len(self.labels)} class ({', '.join(self.labels)}); "
                                 f"classification needs at least two labels")
@@ -87,20 +91,74 @@ class TextTask(Task):
                 raise UserError("no tokenizer: evaluate a checkpoint that carries one")
             self.tokenizer = self._new_tokenizer(data.train.texts)
         pad = self.tokenizer.pad_id
-        return Data(train=self._encode(data.train, "train") if stage == "fit" else None,
-                    val=self._encode(data.val, "val"), test=self._encode(data.test, "test"), collate=Collate(pad))
+        info = {k: v for k, v in data.info.items() if k != "words"}
+        return Splits(train=self._encode(data.train, "train") if stage == "fit" else None,
+                      val=self._encode(data.val, "val"), test=self._encode(data.test, "test"), info=info,
+                      collate=Collate(pad), skipped=data.skipped)
+
+    def _pretrained(self) -> str | None:
+        value = self._tcfg("pretrained") or self.cfg.model.get("pretrained")
+        return str(value) if value else None
+
+    def _position_limit(self) -> int | None:
+        """The most tokens a transformer takes (its position embeddings), else None."""
+        settings = self.cfg.model.get("config") or {}
+        if settings.get("max_position_embeddings"):
+            return int(settings["max_position_embeddings"])
+        pretrained = self.cfg.model.get("pretrained")
+        config = Path(str(pretrained)).expanduser() / "config.json" if pretrained else None
+        if config is not None and config.is_file():
+            limit = json.loads(config.read_text()).get("max_position_embeddings")
+            return int(limit) if limit else None
+        return None
 
     def _new_tokenizer(self, texts: list[str]) -> TextTokenizer:
-        max_length = self._tcfg("max_length", 256)
-        pretrained = self._tcfg("pretrained") or self.cfg.model.get("pretrained")
+        """The pretrained model's own tokenizer, or one trained on the training texts with the
+        vocabulary cut-offs chosen from the corpus size; then ``max_length`` from their lengths."""
+        pretrained = self._pretrained()
         if pretrained:
-            return pretrained_tokenizer(str(pretrained), max_length)
-        tok = train_tokenizer(texts, kind=self._tcfg("kind", "word"), vocab_size=self._tcfg("vocab_size", 20000),
-                              min_frequency=self._tcfg("min_frequency", 1), lowercase=self._tcfg("lowercase", True),
-                              max_length=max_length)
-        log.info("tokenizer: %s, %d tokens, trained on %d training texts", self._tcfg("kind", "word"),
-                 tok.vocab_size, len(texts))
+            tok = pretrained_tokenizer(pretrained, None)
+        else:
+            n = len(texts)
+            min_frequency = int(self._auto("task.tokenizer.min_frequency", lambda: defaults.min_frequency(n)))
+            vocab_size = int(self._auto("task.tokenizer.vocab_size", lambda: defaults.vocab_size(n)))
+            tok = train_tokenizer(texts, kind=self._tcfg("kind", "word"), vocab_size=vocab_size,
+                                  min_frequency=min_frequency, lowercase=self._tcfg("lowercase", True), max_length=None)
+            log.info("tokenizer: %s, %d tokens, trained on %d training texts", self._tcfg("kind", "word"),
+                     tok.vocab_size, n)
+        lengths = [len(ids) for ids in tok.encode(texts)]
+        self._corpus = (sum(lengths), tok.vocab_size)
+        limit = self._position_limit()
+        max_length = self._auto("task.tokenizer.max_length", lambda: defaults.max_length(lengths, limit))
+        tok.set_max_length(int(max_length) if max_length else None)
         return tok
+
+    def _resolve_training(self) -> None:
+        """Regularisation from the corpus (tokens per vocabulary entry), and the optimizer's rate
+        and warm-up from whether the model starts from pretrained weights."""
+        corpus = getattr(self, "_corpus", None)
+
+        def level() -> tuple[tuple[float, float, float, float], str]:
+            if corpus is None:
+                raise UserError("model.dropout=auto is chosen from the training data: train first, or set it")
+            return defaults.regularisation(*corpus)
+
+        for i, key in enumerate(("model.dropout", "model.embedding_dropout", "model.word_dropout")):
+            if key.split(".")[1] in self.cfg.model:
+                self._auto(key, lambda i=i: (level()[0][i], level()[1]))
+        pretrained = bool(self.cfg.model.get("pretrained"))
+        if "optimizer" in self.cfg:
+            target = str(self.cfg.optimizer.get("_target_", ""))
+            decoupled = target.endswith("AdamW")
+            self._auto("optimizer.weight_decay", lambda: (level()[0][3], level()[1]) if decoupled and not pretrained
+                       else (0.01 if decoupled else 0.0, "pretrained weights: AdamW's usual 0.01" if decoupled
+                             else f"{target.rsplit('.', 1)[-1]} couples weight decay with the gradient: off"))
+            self._auto("optimizer.lr", lambda: (defaults.FINETUNE_LR, "fine-tuning pretrained weights") if pretrained
+                       else (defaults.SCRATCH_LR, "training from scratch"))
+        if self.cfg.get("scheduler") and "warmup" in self.cfg.scheduler:
+            self._auto("scheduler.warmup", lambda: (defaults.FINETUNE_WARMUP, "fine-tuning pretrained weights: linear "
+                                                    "warm-up, then linear decay") if pretrained
+                       else (0.0, "training from scratch: linear decay, no warm-up"))
 
     def _encode(self, examples: Examples | None, split: str) -> EncodedTexts | None:
         """Token ids and label ids; a label the training split never had stops the run at its line."""
@@ -119,6 +177,7 @@ class TextTask(Task):
     def build_model(self) -> torch.nn.Module:
         if self.tokenizer is None:
             raise UserError("no tokenizer: build the data (or load a checkpoint) before the model")
+        self._resolve_training()
         extra = {}
         if self.cfg.model.get("vectors") and not self.restored:
             extra["vocab"] = self.tokenizer.vocab()  # align pretrained vectors to our ids (first build only)

@@ -30,6 +30,14 @@ class TextTokenizer:
         self.pad_id = self._special_id((PAD, "<pad>", "[pad]", "<|endoftext|>"), default=0)
         self.unk_id = self._special_id((UNK, "<unk>", "[unk]"), default=self.pad_id)
 
+    def set_max_length(self, max_length: int | None) -> None:
+        """Truncate encodings to ``max_length`` tokens from now on (None: never)."""
+        self.max_length = max_length
+        if max_length:
+            self.tok.enable_truncation(int(max_length))
+        else:
+            self.tok.no_truncation()
+
     def _special_id(self, names: Sequence[str], default: int) -> int:
         for name in names:
             i = self.tok.token_to_id(name)
