@@ -69,7 +69,7 @@ def set_length(run: Run, total_steps: int, total_epochs: int) -> None:
     attribute = _STRETCHABLE.get(type(scheduler).__name__)
     if attribute in keys:
         setattr(scheduler, attribute, max(total, scheduler.last_epoch))
-    elif not run.state.get("_schedule_length_warned"):
+    elif any(getattr(scheduler, key, None) != total for key in keys) and not run.state.get("_schedule_length_warned"):
         run.state["_schedule_length_warned"] = True
         log.warning("%s cannot change its length mid-run; it keeps the planned one (scheduler=cosine or "
                     "scheduler=linear_warmup follow a time limit)", type(scheduler).__name__)
