@@ -111,12 +111,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="taskhub plugins")
-    for column in ("plugin", "version", "tasks", "models", "datasets", "metrics", "status"):
+    for column in ("plugin", "version", "tasks", "models", "datasets", "experiments", "metrics", "status"):
         table.add_column(column)
     for p in inventory:
         table.add_row(p["name"], p.get("version") or "", ", ".join(p["tasks"]),
                       ", ".join(sorted({m for ms in p["models"].values() for m in ms})),
                       ", ".join(sorted({d for ds in p["datasets"].values() for d in ds})),
+                      ", ".join(sorted({e for es in p.get("experiments", {}).values() for e in es})),
                       ", ".join(sorted({m for ms in p["metrics"].values() for m in ms})),
                       "[red]" + p["error"] + "[/red]" if p.get("error") else "ok")
     Console().print(table)
