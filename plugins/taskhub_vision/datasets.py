@@ -1,14 +1,16 @@
-"""Image datasets in their standard layouts, all returned as :class:`VisionData`.
+"""Image datasets in their standard layouts, all returned as :class:`taskhub.data.Splits`.
 
 Images are kept as uint8 tensors (N, C, H, W) in memory where they fit, so the engine batches
-them by slicing; the task normalizes whole batches on the device.
+them by slicing; the task normalizes whole batches on the device. ``info`` carries ``labels``,
+``channels`` and ``image_size`` (height, width). Bad inputs follow ``on_bad`` (error | skip).
 """
 from __future__ import annotations
 
 import gzip
+import logging
 import tarfile
+import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,33 +18,29 @@ import torch
 from torch.utils.data import Dataset
 
 from taskhub import UserError
-from taskhub.data import InMemoryDataset, require_dir, seeded_split
+from taskhub.data import BadInputs, InMemoryDataset, Splits, carve_splits, require_dir
 from taskhub.data import safe_unpickle
 
+log = logging.getLogger("taskhub")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
-
-@dataclass
-class VisionData:
-    train: Dataset | None
-    val: Dataset | None
-    test: Dataset | None
-    labels: list[str]
-    channels: int
-    image_size: tuple[int, int]
-    mean: list[float] = field(default_factory=list)
-    std: list[float] = field(default_factory=list)
 
 
 def _in_memory(images: torch.Tensor, labels: torch.Tensor) -> InMemoryDataset:
     return InMemoryDataset({"image": images, "label": labels.long()})
 
 
-def _carve(images: torch.Tensor, labels: torch.Tensor, val_fraction: float, test_fraction: float,
-           seed: int) -> tuple[InMemoryDataset, InMemoryDataset, InMemoryDataset | None]:
-    train, val, test = seeded_split(len(labels), val_fraction, test_fraction, seed)
+def _splits(images: torch.Tensor, labels: torch.Tensor, names: list[str], val_fraction: float, seed: int,
+            test_fraction: float = 0.0, test: tuple[torch.Tensor, torch.Tensor] | None = None,
+            skipped: dict[str, list[str]] | None = None) -> Splits:
+    """In-memory splits: val (and test, unless the format ships one) carved from the training
+    images by the one carving rule, seeded."""
+    train, val, carved = carve_splits(len(labels), has_val=False, has_test=test is not None,
+                                      val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
     make = lambda idx: _in_memory(images[idx], labels[idx])  # noqa: E731
-    return make(train), make(val), make(test) if len(test) else None
+    test_set = _in_memory(*test) if test is not None else (make(carved) if carved is not None and len(carved) else None)
+    info = {"labels": list(names), "channels": int(images.shape[1]), "image_size": [int(v) for v in images.shape[-2:]]}
+    return Splits(train=make(train), val=make(val) if len(val) else None, test=test_set, info=info,
+                  skipped=dict(skipped or {}))
 
 
 # --- built-in default: shapes -------------------------------------------------------------------
@@ -50,7 +48,7 @@ SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
 
 
 def shapes(size: int = 32, num_samples: int = 6000, val_fraction: float = 0.1, test_fraction: float = 0.1,
-           seed: int = 0, noise: float = 0.15) -> VisionData:
+           seed: int = 0, noise: float = 0.15) -> Splits:
     """Coloured shapes (circle, square, triangle, cross, ring, diamond) at random places, sizes and
     colours on noisy, cluttered backgrounds: generated, so no download, and learnable only
     from shape (colour and position carry no label information)."""
@@ -88,8 +86,7 @@ def shapes(size: int = 32, num_samples: int = 6000, val_fraction: float = 0.1, t
         images[i] = np.asarray(img)
     noisy = images.astype(np.float32) + rng.normal(0, noise * 255, images.shape)
     x = torch.from_numpy(np.clip(noisy, 0, 255).astype(np.uint8)).permute(0, 3, 1, 2).contiguous()
-    train, val, test = _carve(x, torch.from_numpy(labels), val_fraction, test_fraction, seed)
-    return VisionData(train, val, test, list(SHAPES), 3, (size, size), [0.35] * 3, [0.3] * 3)
+    return _splits(x, torch.from_numpy(labels), list(SHAPES), val_fraction, seed, test_fraction=test_fraction)
 
 
 # --- MNIST / Fashion-MNIST (idx files, .gz as distributed or extracted) ---------------------------
@@ -101,7 +98,11 @@ FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal
 
 def read_idx(path: Path) -> np.ndarray:
     """Parse an idx file (the MNIST format: magic, dims, big-endian data), gzipped or not."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise UserError(f"{path}: not a valid gzip file ({exc}); download it again, or gunzip it and "
+                        f"drop the .gz suffix if it is not compressed") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise UserError(f"{path}: not an idx file (bad magic number)")
     dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -123,8 +124,27 @@ def _find_idx(root: Path, folder: str, stem: str) -> Path | None:
     return None
 
 
+def _checked_labels(images: np.ndarray, labels: np.ndarray, paths: list[Path], classes: int,
+                    bad: BadInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one idx pair, every label a class index (0..classes-1)."""
+    if images.ndim != 3:
+        raise UserError(f"{paths[0]}: expected (N, height, width) images, found shape {tuple(images.shape)}")
+    if labels.ndim != 1 or len(images) != len(labels):
+        raise UserError(f"{paths[0]}: {len(images)} images but {paths[1].name} has {labels.size} labels")
+    outside = np.flatnonzero((labels < 0) | (labels >= classes))
+    for i in outside[:1000]:
+        bad.report(f"{paths[1]}: item {int(i)}", f"label {int(labels[i])} is outside 0-{classes - 1}")
+    if len(outside) > 1000:  # counted, not listed one by one
+        bad.skipped.setdefault(f"label outside 0-{classes - 1}", []).extend(
+            f"{paths[1]}: item {int(i)}" for i in outside[1000:])
+    keep = np.ones(len(labels), dtype=bool)
+    keep[outside] = False
+    return images[keep], labels[keep].astype(np.int64)
+
+
 def _idx_dataset(root: str | None, folder: str, labels: list[str], download: bool, val_fraction: float,
-                 seed: int, mean: float, std: float, setting: str) -> VisionData:
+                 seed: int, setting: str, on_bad: str) -> Splits:
+    bad = BadInputs(on_bad)
     base = require_dir(root, hint=f" (a folder holding {folder}/raw/*-idx*-ubyte[.gz])") if not download else Path(root or ".")
     paths = {split: [_find_idx(base, folder, stem) for stem in stems] for split, stems in MNIST_FILES.items()}
     if any(p is None for ps in paths.values() for p in ps):
@@ -134,34 +154,33 @@ def _idx_dataset(root: str | None, folder: str, labels: list[str], download: boo
             cls = torchvision.datasets.MNIST if folder == "MNIST" else torchvision.datasets.FashionMNIST
             cls(str(base), train=True, download=True)
             cls(str(base), train=False, download=True)
-            return _idx_dataset(str(base), folder, labels, False, val_fraction, seed, mean, std, setting)
+            return _idx_dataset(str(base), folder, labels, False, val_fraction, seed, setting, on_bad)
         missing = [stem for split, stems in MNIST_FILES.items() for stem, p in zip(stems, paths[split]) if p is None]
         raise UserError(f"dataset.root={root}: {setting} files not found ({', '.join(missing)}[.gz] under "
                         f"{folder}/raw/); download them or pass dataset.download=true")
-    arrays = {split: (read_idx(img), read_idx(lab)) for split, (img, lab) in paths.items()}
-    for split, (img, lab) in arrays.items():
-        if len(img) != len(lab):
-            raise UserError(f"{paths[split][0]}: {len(img)} images but {len(lab)} labels")
+    arrays = {split: _checked_labels(read_idx(img), read_idx(lab), [img, lab], len(labels), bad)
+              for split, (img, lab) in paths.items()}
+    bad.warn("images")
     x_train = torch.from_numpy(arrays["train"][0].copy()).unsqueeze(1)
-    y_train = torch.from_numpy(arrays["train"][1].astype(np.int64))
-    train, val, _ = _carve(x_train, y_train, val_fraction, 0.0, seed)
-    test = _in_memory(torch.from_numpy(arrays["test"][0].copy()).unsqueeze(1),
-                      torch.from_numpy(arrays["test"][1].astype(np.int64)))
-    return VisionData(train, val, test, labels, 1, tuple(x_train.shape[-2:]), [mean], [std])
+    y_train = torch.from_numpy(arrays["train"][1])
+    test = (torch.from_numpy(arrays["test"][0].copy()).unsqueeze(1), torch.from_numpy(arrays["test"][1]))
+    return _splits(x_train, y_train, labels, val_fraction, seed, test=test, skipped=bad.skipped)
 
 
-def mnist(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0) -> VisionData:
+def mnist(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0,
+          on_bad: str = "error") -> Splits:
     """MNIST in torchvision's layout (``root/MNIST/raw``), read without writing into ``root``."""
-    return _idx_dataset(root, "MNIST", MNIST_LABELS, download, val_fraction, seed, 0.1307, 0.3081, "MNIST")
+    return _idx_dataset(root, "MNIST", MNIST_LABELS, download, val_fraction, seed, "MNIST", on_bad)
 
 
-def fashion_mnist(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0) -> VisionData:
+def fashion_mnist(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0,
+                  on_bad: str = "error") -> Splits:
     """Fashion-MNIST in torchvision's layout (``root/FashionMNIST/raw``)."""
-    return _idx_dataset(root, "FashionMNIST", FASHION_LABELS, download, val_fraction, seed, 0.2860, 0.3530, "Fashion-MNIST")
+    return _idx_dataset(root, "FashionMNIST", FASHION_LABELS, download, val_fraction, seed, "Fashion-MNIST", on_bad)
 
 
 # --- CIFAR-10 (python pickles, or the .tar.gz as distributed) -----------------------------------
-def cifar10(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0) -> VisionData:
+def cifar10(root: str | None = None, download: bool = False, val_fraction: float = 0.1, seed: int = 0) -> Splits:
     """CIFAR-10: ``root/cifar-10-batches-py/`` or ``root/cifar-10-python.tar.gz`` (read in place)."""
     base = Path(root or ".") if download else require_dir(root, hint=" (holding cifar-10-batches-py/ or cifar-10-python.tar.gz)")
     folder, archive = base / "cifar-10-batches-py", base / "cifar-10-python.tar.gz"
@@ -205,24 +224,50 @@ def cifar10(root: str | None = None, download: bool = False, val_fraction: float
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]).astype(np.int64))
     meta = safe_unpickle(blobs["batches.meta"], source=where / "batches.meta", encoding="bytes")
     labels = [n.decode() for n in meta[b"label_names"]]
-    train, val, _ = _carve(x, y, val_fraction, 0.0, seed)
     tx, ty = load("test_batch")
-    test = _in_memory(torch.from_numpy(tx), torch.from_numpy(ty.astype(np.int64)))
-    return VisionData(train, val, test, labels, 3, (32, 32), [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])
+    return _splits(x, y, labels, val_fraction, seed, test=(torch.from_numpy(tx), torch.from_numpy(ty.astype(np.int64))))
 
 
 # --- ImageFolder: root/{train,val,test}/<class>/*.png|jpg ----------------------------------------
+#: suffixes torchvision.io.decode_image reads; others go through PIL
+DECODABLE = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "P;L")
+
+
+def _pair(size: int | Sequence[int]) -> tuple[int, int]:
+    """(height, width) from an int or a [height, width] list."""
+    if isinstance(size, (int, float)):
+        return int(size), int(size)
+    values = [int(v) for v in size]
+    if len(values) != 2 or min(values) < 1:
+        raise UserError(f"dataset.image_size={list(size)}: give one side, or [height, width]")
+    return values[0], values[1]
+
+
 def read_image(path: Path, channels: int, size: Sequence[int]) -> torch.Tensor:
     """Decode, convert to ``channels`` and resize one image to a uint8 (C, H, W) tensor."""
-    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
 
+    path = Path(path)
     try:
-        with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB").resize((size[1], size[0]), Image.BILINEAR)
-            array = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read this image ({exc}); fix or remove the file") from None
-    return torch.from_numpy(array.copy()).reshape(size[0], size[1], -1).permute(2, 0, 1)
+        if path.suffix.lower() in DECODABLE:
+            from torchvision.io import ImageReadMode, decode_image
+
+            image = decode_image(str(path), mode=ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB)
+            image = image[0] if image.dim() == 4 else image  # an animated GIF: its first frame
+        else:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                array = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+            image = torch.from_numpy(array.copy()).reshape(array.shape[0], array.shape[1], -1).permute(2, 0, 1)
+    except (RuntimeError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{path}: cannot read this image ({first}); fix or remove the file") from None
+    size = tuple(int(v) for v in size)
+    if tuple(image.shape[-2:]) != size:
+        image = TF.resize(image, list(size), antialias=True)
+    return image.contiguous()
 
 
 class ImageFiles(Dataset):
@@ -240,27 +285,69 @@ class ImageFiles(Dataset):
         return self.transform(item) if self.transform else item
 
 
-def _scan(folder: Path) -> dict[str, list[Path]]:
-    classes = {}
-    for d in sorted(p for p in folder.iterdir() if p.is_dir()):
-        files = sorted(f for f in d.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        if files:
-            classes[d.name] = files
-    return classes
+def _scan(folder: Path, bad: BadInputs | None = None) -> dict[str, list[Path]]:
+    """Class name -> its image files, through torchvision's ImageFolder rules (``find_classes``,
+    ``make_dataset``). A class folder without images is reported (``bad``) or, for val/test
+    folders, simply has no examples there."""
+    from torchvision.datasets.folder import find_classes, make_dataset
+
+    try:
+        names, class_to_idx = find_classes(str(folder))
+    except FileNotFoundError:
+        return {}
+    found = make_dataset(str(folder), class_to_idx, extensions=IMAGE_SUFFIXES, allow_empty=True)
+    classes: dict[str, list[Path]] = {name: [] for name in names}
+    for path, index in found:
+        classes[names[index]].append(Path(path))
+    for name in names:
+        if not classes[name] and bad is not None:
+            bad.report(str(folder / name), f"class folder holds no images ({', '.join(IMAGE_SUFFIXES)}); add images "
+                                           f"or remove the folder")
+    return {name: sorted(files) for name, files in classes.items() if files}
 
 
-def imagefolder(root: str | None = None, image_size: int = 64, grayscale: bool = False, val_fraction: float = 0.1,
-                test_fraction: float = 0.1, seed: int = 0, in_memory: bool | None = None,
-                mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> VisionData:
-    """``root/{train,val,test}/<class>/*`` (val and test carved from train by a seeded split when
-    absent), or ``root/<class>/*`` split entirely by seed. Class names come from the train folders."""
+def _train_dir(base: Path) -> Path:
+    return base / "train" if (base / "train").is_dir() else base
+
+
+def survey(root: str | None, seed: int = 0, limit: int = 1000) -> dict[str, object]:
+    """What ``auto`` image settings need, from (a seeded sample of at most ``limit``) training
+    files' headers: ``sizes`` [(width, height)], ``modes``, ``files``, ``count``; nothing is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
     base = require_dir(root, hint=" (holding train/<class>/*.png or <class>/*.png)")
-    train_dir = base / "train" if (base / "train").is_dir() else base
-    classes = _scan(train_dir)
+    files = [f for fs in _scan(_train_dir(base)).values() for f in fs]
+    if len(files) > limit:
+        pick = np.random.default_rng(seed).choice(len(files), limit, replace=False)
+        sample = [files[i] for i in sorted(pick)]
+    else:
+        sample = files
+    sizes, modes = [], []
+    for f in sample:
+        try:
+            with Image.open(f) as img:
+                sizes.append(img.size)
+                modes.append(img.mode)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise UserError(f"{f}: cannot read this image ({exc}); fix or remove the file") from None
+    return {"sizes": sizes, "modes": modes, "files": sample, "count": len(files)}
+
+
+def imagefolder(root: str | None = None, image_size: int | list[int] = 64, grayscale: bool = False,
+                val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0, in_memory: bool | None = None,
+                on_bad: str = "error") -> Splits:
+    """``root/{train,val,test}/<class>/*`` (val and test carved from train by a seeded split when
+    absent), or ``root/<class>/*`` split entirely by seed. Class names come from the train folders;
+    an empty class folder is one line (or, with ``on_bad=skip``, a warning naming it)."""
+    bad = BadInputs(on_bad)
+    base = require_dir(root, hint=" (holding train/<class>/*.png or <class>/*.png)")
+    train_dir = _train_dir(base)
+    classes = _scan(train_dir, bad)
+    bad.warn("class folders")
     if not classes:
         raise UserError(f"{train_dir}: no class folders with images ({', '.join(IMAGE_SUFFIXES)})")
     labels = list(classes)
-    channels, size = (1 if grayscale else 3), (int(image_size), int(image_size))
+    channels, size = (1 if grayscale else 3), _pair(image_size)
     index = {name: i for i, name in enumerate(labels)}
 
     def listing(folder_classes: dict[str, list[Path]], folder: Path) -> tuple[list[Path], list[int]]:
@@ -272,16 +359,14 @@ def imagefolder(root: str | None = None, image_size: int = 64, grayscale: bool =
         return files, [index[name] for name, fs in folder_classes.items() for _ in fs]
 
     files, ys = listing(classes, train_dir)
-    splits: dict[str, tuple[list[Path], list[int]]] = {}
     own = {s: base / s for s in ("val", "test") if train_dir != base and (base / s).is_dir()}
-    carve_val = 0.0 if "val" in own else val_fraction
-    carve_test = 0.0 if "test" in own else test_fraction
-    tr, va, te = seeded_split(len(files), carve_val, carve_test, seed)
+    tr, va, te = carve_splits(len(files), has_val="val" in own, has_test="test" in own,
+                              val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
     pick = lambda idx: ([files[i] for i in idx.tolist()], [ys[i] for i in idx.tolist()])  # noqa: E731
-    splits["train"] = pick(tr)
-    splits["val"] = listing(_scan(own["val"]), own["val"]) if "val" in own else pick(va)
-    splits["test"] = listing(_scan(own["test"]), own["test"]) if "test" in own else (pick(te) if len(te) else ([], []))
-    total = sum(len(f) for f, _ in splits.values())
+    parts = {"train": pick(tr),
+             "val": listing(_scan(own["val"]), own["val"]) if "val" in own else pick(va),
+             "test": listing(_scan(own["test"]), own["test"]) if "test" in own else pick(te)}
+    total = sum(len(f) for f, _ in parts.values())
     if in_memory is None:  # hold decoded images in memory up to ~1 GiB
         in_memory = total * channels * size[0] * size[1] <= 1 << 30
 
@@ -293,5 +378,6 @@ def imagefolder(root: str | None = None, image_size: int = 64, grayscale: bool =
             return _in_memory(torch.stack([read_image(f, channels, size) for f in fs]), torch.tensor(ls))
         return ImageFiles(fs, ls, channels, size)
 
-    return VisionData(build(splits["train"]), build(splits["val"]), build(splits["test"]), labels, channels, size,
-                      list(mean) if mean else [0.5] * channels, list(std) if std else [0.25] * channels)
+    info = {"labels": labels, "channels": channels, "image_size": list(size)}
+    return Splits(train=build(parts["train"]), val=build(parts["val"]), test=build(parts["test"]), info=info,
+                  skipped=bad.skipped)

@@ -41,8 +41,14 @@ class SimpleCNN(nn.Sequential):
     """
 
     def __init__(self, in_channels: int, image_size: Sequence[int], num_classes: int,
-                 channels: Sequence[int] = (32,), kernel_size: int = 3, hidden: int = 128,
-                 dropout: float = 0.0, batch_norm: bool = False) -> None:
+                 channels: Sequence[int] = (32,), kernel_size: int = 3, hidden_size: int = 128,
+                 dropout: float = 0.0, batch_norm: bool = False, hidden: int | None = None) -> None:
+        if hidden is not None:  # the name before 0.2 (other plugins say hidden_size)
+            import warnings
+
+            warnings.warn("model.hidden is deprecated for the vision cnn: use model.hidden_size", DeprecationWarning,
+                          stacklevel=2)
+            hidden_size = hidden
         layers: list[nn.Module] = []
         c, (h, w) = in_channels, image_size
         for out in channels:
@@ -54,10 +60,10 @@ class SimpleCNN(nn.Sequential):
             c, h, w = out, (h - kernel_size + 1) // 2, (w - kernel_size + 1) // 2
             if h < 1 or w < 1:
                 raise UserError(f"model.channels={list(channels)}: too many conv blocks for {image_size[0]}x{image_size[1]} images")
-        layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(inplace=True)]
+        layers += [nn.Flatten(), nn.Linear(c * h * w, hidden_size), nn.ReLU(inplace=True)]
         if dropout:
             layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(hidden, num_classes))
+        layers.append(nn.Linear(hidden_size, num_classes))
         super().__init__(*layers)
         # channels-last convolution and pooling run several times faster on CPUs (and suit GPUs' tensor cores)
         self.to(memory_format=torch.channels_last)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,9 +11,18 @@ from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from taskhub import Data, Run, Task, UserError
-from taskhub.data import dataset_kwargs, expand_paths
-from taskhub_vision.datasets import IMAGE_SUFFIXES, VisionData, read_image
+from taskhub import Run, Task, UserError
+from taskhub.data import Splits, build_splits
+from taskhub_vision.predict_inputs import as_images, to_tensor
+
+#: dataset settings the task reads itself (the builder never sees them)
+TASK_KEYS = ("augment", "mean", "std")
+
+
+def without(node: DictConfig, keys: Sequence[str]) -> DictConfig:
+    """``node`` (interpolations resolved) without the settings in ``keys``."""
+    plain = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.create({k: v for k, v in plain.items() if k not in keys})
 
 
 class VisionTask(Task):
@@ -33,20 +41,57 @@ class VisionTask(Task):
         self.std: list[float] = [0.25]
 
     # --- building -------------------------------------------------------------------------
-    def build_data(self, stage: str) -> Data:
-        kwargs = dataset_kwargs(self.cfg.dataset)
-        augment = kwargs.pop("augment", None)
-        builder = OmegaConf.create({"_target_": self.cfg.dataset._target_})
-        data: VisionData = instantiate(builder, **kwargs)
+    def build_data(self, stage: str) -> Splits:
+        self._resolve_image_settings()
+        data = build_splits(without(self.cfg.dataset, TASK_KEYS))
+        labels = list(data.info["labels"])
         if stage == "fit" and not self.labels:
-            self.labels, self.channels, self.image_size = list(data.labels), data.channels, tuple(data.image_size)
-            self.mean, self.std = list(data.mean), list(data.std)
-        elif data.labels != self.labels:
-            self._check_labels(data.labels)
-        train = data.train
-        if augment and train is not None:
-            train.transform = _augmentation(augment)
-        return Data(train=train, val=data.val, test=data.test)
+            self.labels, self.channels = labels, int(data.info["channels"])
+            self.image_size = tuple(int(v) for v in data.info["image_size"])
+        elif labels != self.labels:
+            self._check_labels(labels)
+        if stage == "fit" and data.train is not None:
+            self._resolve_normalisation(data.train)
+        augment = self.cfg.dataset.get("augment")
+        if augment and data.train is not None:
+            data.train.transform = _augmentation(augment)
+        return data
+
+    def _resolve_image_settings(self) -> None:
+        """``image_size`` and ``grayscale: auto`` from the training files' headers (before
+        decoding, which resizes to that size)."""
+        from taskhub_vision import auto
+        from taskhub_vision.datasets import survey
+
+        dataset, rules = self.cfg.dataset, self.cfg.task.get("auto") or {}
+        found: dict[str, Any] = {}
+
+        def surveyed() -> dict[str, Any]:
+            if not found:
+                found.update(survey(dataset.get("root"), int(dataset.get("seed") or 0)))
+            return found
+
+        if "image_size" in dataset:
+            self.resolve_auto("dataset.image_size", lambda: auto.image_size(
+                surveyed(), int(rules.get("max_image_size", 224)), int(rules.get("size_multiple", 16))))
+        if "grayscale" in dataset:
+            self.resolve_auto("dataset.grayscale", lambda: auto.grayscale(surveyed()))
+
+    def _resolve_normalisation(self, train: Any) -> None:
+        """``mean`` and ``std: auto``: the training pixels' own statistics; null: 0.5 and 0.25."""
+        from taskhub_vision import auto
+
+        stats: list[Any] = []
+
+        def measured(which: int) -> tuple[list[float], str]:
+            if not stats:
+                stats.extend(auto.mean_std(train, self.channels, int(self.cfg.get("seed") or 0)))
+            return stats[which], f"per channel, over {stats[2]}"
+
+        mean = self.resolve_auto("dataset.mean", lambda: measured(0)) if "mean" in self.cfg.dataset else None
+        std = self.resolve_auto("dataset.std", lambda: measured(1)) if "std" in self.cfg.dataset else None
+        self.mean = auto.per_channel(0.5 if mean is None else mean, self.channels, "dataset.mean")
+        self.std = auto.per_channel(0.25 if std is None else std, self.channels, "dataset.std")
 
     def _check_labels(self, labels: list[str]) -> None:
         # Evaluating on another dataset: labels must be the trained ones, in the same order.
@@ -86,10 +131,10 @@ class VisionTask(Task):
         k = min(int(self.cfg.task.get("topk", 5)), len(self.labels))
         device = next(model.parameters()).device
         batch_size = int(self.cfg.dataset.get("eval_batch_size") or self.cfg.dataset.get("batch_size", 64))
-        items = list(_as_images(inputs))
+        items = list(as_images(inputs))
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
-            images = torch.stack([_to_tensor(x, self.channels, self.image_size) for _, x in chunk]).to(device)
+            images = torch.stack([to_tensor(x, self.channels, self.image_size) for _, x in chunk]).to(device)
             probs = model(self._normalize(images)).float().softmax(-1)
             top = probs.topk(k, dim=-1)
             for (name, _), p, i in zip(chunk, top.values.tolist(), top.indices.tolist()):
@@ -132,30 +177,3 @@ def _augmentation(specs: list[dict]) -> Any:
 
     return transform
 
-
-def _as_images(inputs: Sequence[Any]) -> Iterable[tuple[str, Any]]:
-    """(name, image) pairs from paths, directories, globs, arrays or tensors."""
-    import numpy as np
-
-    paths = [x for x in inputs if isinstance(x, (str, Path))]
-    others = [x for x in inputs if not isinstance(x, (str, Path))]
-    for p in expand_paths(paths, IMAGE_SUFFIXES) if paths else []:
-        yield str(p), p
-    for i, x in enumerate(others):
-        yield f"array[{i}]", torch.as_tensor(np.asarray(x))
-
-
-def _to_tensor(x: Any, channels: int, size: tuple[int, int]) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        return read_image(x, channels, size)
-    t = x if x.dim() == 3 else x.unsqueeze(0)
-    if t.shape[0] not in (1, 3) and t.shape[-1] in (1, 3):
-        t = t.permute(2, 0, 1)
-    if t.dtype.is_floating_point and t.max() <= 1.0:
-        t = (t * 255).round()
-    t = t.to(torch.uint8)
-    if t.shape[0] != channels:
-        t = t.float().mean(0, keepdim=True).to(torch.uint8) if channels == 1 else t.expand(3, -1, -1)
-    if tuple(t.shape[-2:]) != tuple(size):
-        t = F.interpolate(t[None].float(), size=size, mode="bilinear", align_corners=False)[0].round().to(torch.uint8)
-    return t

@@ -51,7 +51,7 @@ def test_mnist_reads_gz_and_extracted_idx_files_in_place(tmp_path, gz):
 def test_fashion_mnist_layout(tmp_path):
     write_mnist(tmp_path, folder="FashionMNIST")
     data = datasets.fashion_mnist(str(tmp_path))
-    assert data.labels[0] == "T-shirt/top" and len(data.test) == 20
+    assert data.info["labels"][0] == "T-shirt/top" and len(data.test) == 20
 
 
 def test_mnist_missing_files_are_named(tmp_path):
@@ -78,7 +78,7 @@ def test_cifar10_python_batches(tmp_path):
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [f"c{i}".encode() for i in range(10)]}))
     data = datasets.cifar10(str(tmp_path), val_fraction=0.25)
     assert len(data.train) == 15 and len(data.val) == 5 and len(data.test) == 4
-    assert data.labels == [f"c{i}" for i in range(10)] and data.train[0]["image"].shape == (3, 32, 32)
+    assert data.info["labels"] == [f"c{i}" for i in range(10)] and data.train[0]["image"].shape == (3, 32, 32)
 
 
 def write_folder(root, classes=("cat", "dog"), n=6, size=20):
@@ -93,7 +93,7 @@ def test_imagefolder_with_own_splits(tmp_path):
     write_folder(tmp_path / "val", n=2)
     write_folder(tmp_path / "test", n=3)
     data = datasets.imagefolder(str(tmp_path), image_size=16)
-    assert data.labels == ["cat", "dog"]
+    assert data.info["labels"] == ["cat", "dog"]
     assert (len(data.train), len(data.val), len(data.test)) == (12, 4, 6)
     assert data.train[0]["image"].shape == (3, 16, 16)
 
