@@ -99,13 +99,13 @@ def _finish(tb: Writer, run: Run, summary: dict[str, Any]) -> None:
 
     writer = tb.writer
     final = {k: float(v) for k, v in summary.items()
-             if k.startswith(("test/", "val/")) and isinstance(v, (int, float)) and not isinstance(v, bool)}
+             if k.startswith("test/") and isinstance(v, (int, float)) and not isinstance(v, bool)}
     for key, value in final.items():
         writer.add_scalar(key, value, global_step=run.epoch)
     # HParams in this run's own event file (SummaryWriter.add_hparams would start a sub-run).
     params = {k: v if isinstance(v, (int, float, str, bool)) else str(v)
               for k, v in flat_config(run.cfg).items() if v is not None}
-    metrics = {k: v for k, v in final.items() if k.startswith("test/")}
+    metrics = dict(final)
     if not metrics and run.best is not None:
         metrics = {run.monitor[0]: float(run.best)}
     for summary_pb in hparams(params, metrics):
