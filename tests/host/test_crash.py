@@ -78,6 +78,7 @@ def test_a_kill_at_each_checkpoint_write_then_resume_gives_the_uninterrupted_res
     assert resumed["samples_per_second"] * resumed["train_seconds"] == pytest.approx(trained, rel=0.05)
 
 
+@pytest.mark.slow
 def test_a_real_kill_between_the_writes(tmp_path, straight):
     """SIGKILL in a real process right after epoch 2's last.pt is written, then resume."""
     run_dir = tmp_path / "run"

@@ -78,6 +78,7 @@ def test_checkpoint_every_bad_values_are_one_line(value):
         preemption.parse_every(value)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_exits_75_and_resume_gives_the_same_result(tmp_path):
     """A real process, SIGTERM in the middle of epoch 2 of 2; resume in this process."""
     run_dir = tmp_path / "run"
