@@ -37,6 +37,8 @@ def _split_overrides(items: list[str], multi: tuple[str, ...] = ()) -> tuple[dic
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if sys.stdout.isatty() and "quiet=true" not in args.overrides:
+        print(f"taskhub run {' '.join(args.overrides)}: starting", flush=True)  # imports take seconds: say so first
     from taskhub.launch import launch
 
     launch(args.overrides)
@@ -143,6 +145,7 @@ OWN_VERBS = {"export": cmd_export, "serve": cmd_serve}
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     parser = argparse.ArgumentParser(prog="taskhub", description="Train, evaluate and use deep-learning task plugins.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
+    parser.add_argument("--version", action="store_true", help="print taskhub's, torch's and the plugins' versions")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="train, validate and test: taskhub run task=NAME [overrides] [-m]",
                          description="Hydra overrides follow, e.g. task=vision model=cnn trainer.max_epochs=3; "
@@ -157,10 +160,77 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     pr.set_defaults(handler=cmd_predict)
     sub.add_parser("export", help="export a checkpoint: taskhub export ckpt=PATH format=onnx|torch_export [out=DIR]")
     sub.add_parser("serve", help="serve predictions over HTTP: taskhub serve ckpt=PATH|bundle=DIR [host=] [port=]")
+    co = sub.add_parser("completion", help="print a shell completion script: eval \"$(taskhub completion bash)\"")
+    co.add_argument("shell", choices=("bash", "zsh"))
+    co.set_defaults(handler=lambda args: print(__import__("taskhub.completion").completion.script(args.shell), end=""))
     pl = sub.add_parser("plugins", help="list installed plugins and what they contribute")
     pl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pl.set_defaults(handler=cmd_plugins)
+    from taskhub.scaffold import add_new_command
+
+    add_new_command(pl)  # taskhub plugins new NAME
     return parser, sub
+
+
+def version_text() -> str:
+    """``taskhub --version``: taskhub, torch and its CUDA, and every loaded plugin's distribution."""
+    from importlib import metadata
+
+    import taskhub
+    from taskhub.plugins import get_host
+
+    lines = [f"taskhub {taskhub.__version__}"]
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    cuda = "unknown"
+    if torch_version != "not installed":
+        import torch
+
+        cuda = f"CUDA {torch.version.cuda}, available" if torch.cuda.is_available() else \
+            f"CUDA {'build ' + torch.version.cuda if torch.version.cuda else 'none'}, not available"
+    lines.append(f"torch {torch_version} ({cuda})")
+    for name, info in get_host().plugins.items():
+        state = f" (failed to load: {info.error})" if info.error else ""
+        lines.append(f"plugin {name}: {info.distribution or info.module} {info.version or ''}{state}".rstrip())
+    return "\n".join(lines)
+
+
+#: what `taskhub VERB --help` says for the verbs whose arguments are Hydra overrides
+VERB_HELP = {
+    "run": "taskhub run task=NAME [group=option ...] [key=value ...] [-m] [--quiet]\n\n"
+           "Train, validate and test. Overrides are Hydra's: choose config groups (model=, dataset=,\n"
+           "experiment=, optimizer=, scheduler=, debug=, logger=) and set values (trainer.max_epochs=3,\n"
+           "dataset.root=DIR). -m sweeps comma-separated values; --cfg job prints the composed config.\n"
+           "`taskhub run task=NAME --help` lists that task's choices.",
+    "eval": "taskhub eval ckpt=PATH [split=test|val|all] [dataset.root=DIR ...] [--quiet]\n\n"
+            "Evaluate a checkpoint (its model, fitted state and resolved settings) on a split, or on\n"
+            "other data with the same classes.",
+    "predict": "taskhub predict ckpt=PATH|bundle=DIR input=PATH... [out=FILE]\n\n"
+               "Predict raw inputs (files, folders, globs; text=... for strings) as JSON lines.",
+}
+
+
+def verb_help(verb: str, overrides: list[str]) -> str:
+    """Help for a Hydra verb; with ``task=NAME`` also that task's models, datasets and experiments."""
+    from taskhub import config_groups
+    from taskhub.config import task_from_overrides
+    from taskhub.plugins import get_host
+
+    text = VERB_HELP.get(verb, f"taskhub {verb} [overrides]")
+    host = get_host()
+    task = task_from_overrides(overrides)
+    if task and task in host.tasks:
+        packages = [package for _, package in host.config_packages(task)] + ["taskhub.configs"]
+        lines = [f"\ntask={task} ({host.tasks[task].plugin}):"]
+        for group in ("model", "dataset", "experiment"):
+            options = config_groups.group_options(packages, group)
+            lines.append(f"  {group}=  {', '.join(options) if options else '(none)'}")
+        text += "\n" + "\n".join(lines)
+    elif verb == "run":
+        text += f"\n\ntasks: {', '.join(sorted(host.tasks)) or 'none installed'}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,8 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     parser, sub = build_parser()
     debug = "--debug" in argv or bool(os.environ.get("TASKHUB_DEBUG"))
     argv = [a for a in argv if a != "--debug"]
+    if argv and argv[0] in ("run", "eval") and any(a in ("--quiet", "-q") for a in argv[1:]):
+        # Nothing but errors: no progress, no log lines on the console, no results table (files are still written).
+        argv = [a for a in argv if a not in ("--quiet", "-q")] + ["quiet=true"]
     try:
         from taskhub.plugins import get_host
+
+        if argv[:1] == ["--version"]:
+            print(version_text())
+            return 0
+        if argv[:1] == ["__complete"]:  # the shell completion scripts call this on every Tab
+            from taskhub.completion import candidates
+
+            print("\n".join(candidates(argv[1] if len(argv) > 1 else "taskhub ")))
+            return 0
+        if argv and argv[0] in VERB_HELP and any(a in ("--help", "-h") for a in argv[1:]):
+            print(verb_help(argv[0], [a for a in argv[1:] if "=" in a]))
+            return 0
 
         if argv and argv[0] not in ("run", "eval", "predict", "plugins", *OWN_VERBS):
             get_host().hook.register_commands(subparsers=sub)  # plugin verbs, e.g. `taskhub sweep`
