@@ -92,8 +92,10 @@ def load_bundle(folder: str | Path, device: str = "auto") -> BundlePredictor:
     if not model_file.is_file() or model_file.parent != root:
         raise UserError(f"{root}: the bundle's model file {manifest['model_file']} is missing")
     chosen = providers(device)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()  # one thread knob for both runtimes (OMP_NUM_THREADS)
     try:
-        session = ort.InferenceSession(str(model_file), providers=chosen)
+        session = ort.InferenceSession(str(model_file), sess_options=options, providers=chosen)
     except Exception as exc:
         raise UserError(f"{model_file}: onnxruntime cannot load it ({type(exc).__name__}: {str(exc)[:200]})") from None
     network = OnnxNetwork(session, [i["name"] for i in manifest["inputs"]], [o["name"] for o in manifest["outputs"]])

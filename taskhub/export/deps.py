@@ -14,5 +14,5 @@ def require(module: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        package = module.split(".")[0].replace("_", "-")
+        package = module.split(".")[0].replace("_", "-")  # python_multipart -> python-multipart
         raise UserError(f"{purpose} needs {package}: pip install 'taskhub-dl[{EXTRA}]'") from None

@@ -13,6 +13,10 @@ __all__ = ["build_app"]
 
 def build_app(predictor: Any, info: dict[str, Any], **settings: Any) -> Any:
     """The ASGI app serving ``predictor`` (``taskhub.load(...)`` or ``load_bundle(...)``)."""
+    from taskhub.export.deps import require
+
+    require("fastapi", "taskhub serve")
+    require("python_multipart", "taskhub serve (uploads)")
     from taskhub.serve.app import build_app as _build
 
     return _build(predictor, info, **settings)

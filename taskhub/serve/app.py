@@ -16,6 +16,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+# FastAPI reads the routes' annotations by name from this module: its imports live here (the
+# module is imported only by ``taskhub serve`` and build_app, after the extra was checked).
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import UploadFile
+
 from taskhub.errors import UserError, user_message
 from taskhub.serve.batcher import MicroBatcher
 from taskhub.serve.limits import BodyLimit
@@ -25,8 +31,6 @@ log = logging.getLogger("taskhub")
 
 
 def _error(status: int, message: str) -> Any:
-    from fastapi.responses import JSONResponse
-
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -62,9 +66,6 @@ def _json_inputs(body: Any) -> list[Any]:
 
 def build_app(predictor: Any, info: dict[str, Any], max_batch: int = 32, max_wait_ms: float = 2.0,
               max_request_mb: float = 16.0, max_files: int = 64) -> Any:
-    from fastapi import FastAPI, Request
-    from fastapi.responses import HTMLResponse
-    from starlette.datastructures import UploadFile
 
     def predict(inputs: list[Any]) -> list[dict[str, Any]]:
         return list(predictor.predict(inputs))

@@ -78,7 +78,7 @@ def cmd_serve(args: Any) -> int:
     settings, overrides = parse_settings(list(args.overrides))
     uvicorn = require("uvicorn", "taskhub serve")
     require("fastapi", "taskhub serve")
-    require("multipart", "taskhub serve (uploads)")
+    require("python_multipart", "taskhub serve (uploads)")
     predictor, info = load_predictor(settings, overrides)
     from taskhub.serve.app import build_app
 
