@@ -1,4 +1,9 @@
-"""Helpers for testing taskhub plugins (the built-in plugins' tests use them too)."""
+"""Helpers for testing taskhub plugins (the built-in plugins' tests use them too).
+
+``PluginConformance`` is the conformance suite a plugin subclasses in its own tests (see
+:mod:`taskhub.conformance`); ``run_task`` runs a task in-process; ``cli`` runs the command in a
+subprocess, for tests where the process boundary is the point.
+"""
 from __future__ import annotations
 
 import json
@@ -36,3 +41,12 @@ def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / "summary.json").read_text())
+
+
+def __getattr__(name: str) -> Any:
+    # The suite imports pytest: only tests that use it need pytest installed.
+    if name in ("PluginConformance", "compose"):
+        from taskhub import conformance
+
+        return getattr(conformance, name)
+    raise AttributeError(f"module 'taskhub.testing' has no attribute {name!r}")
