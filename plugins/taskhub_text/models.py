@@ -210,6 +210,40 @@ class BagOfEmbeddings(nn.Module):
 
 
 # --- Hugging Face transformers ------------------------------------------------------------------------
+def _blocks(module: nn.Module) -> nn.ModuleList | None:
+    """The transformer's list of blocks: the longest ModuleList inside ``module``."""
+    lists = [m for m in module.modules() if isinstance(m, nn.ModuleList)]
+    return max(lists, key=len) if lists else None
+
+
+def freeze_backbone(net: nn.Module, freeze: int | str) -> None:
+    """``model.freeze``: ``head`` trains only the classification head; a number N also trains the
+    last N transformer blocks. Frozen parameters get no gradient (the optimizer skips them)."""
+    if isinstance(freeze, str) and freeze != "head":
+        if not freeze.isdigit():
+            raise UserError(f"model.freeze={freeze}: choose head (train the head only), a number N (the head "
+                            f"and the last N blocks), or null")
+        freeze = int(freeze)
+    base = getattr(net, "base_model", None)
+    if base is None or base is net:
+        raise UserError("model.freeze: this model has no separate backbone to freeze")
+    for p in base.parameters():
+        p.requires_grad_(False)
+    keep = 0 if freeze == "head" else int(freeze)
+    blocks = _blocks(base)
+    if keep and blocks is not None:
+        if keep > len(blocks):
+            raise UserError(f"model.freeze={keep}: the model has only {len(blocks)} blocks")
+        for block in list(blocks)[-keep:]:
+            for p in block.parameters():
+                p.requires_grad_(True)
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in net.parameters())
+    log.info("model.freeze=%s: %d of %d parameters train (%s)", freeze, trainable, total,
+             "the head" if not keep else f"the head and the last {keep} blocks")
+
+
+
 class HFClassifier(nn.Module):
     """Any Hugging Face sequence-classification model: ``pretrained`` (a local folder or a hub name,
     which downloads), or a new one built from ``config`` (``model_type`` plus its settings) with
@@ -217,7 +251,8 @@ class HFClassifier(nn.Module):
     ``task.tokenizer.pretrained`` is null)."""
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0, pretrained: str | None = None,
-                 config: dict[str, Any] | None = None, vocab: Sequence[str] | None = None) -> None:
+                 config: dict[str, Any] | None = None, vocab: Sequence[str] | None = None,
+                 freeze: int | str | None = None) -> None:
         super().__init__()
         from transformers import AutoConfig, AutoModelForSequenceClassification
         from transformers.utils import logging as hf_logging
@@ -228,8 +263,10 @@ class HFClassifier(nn.Module):
                 self.net = AutoModelForSequenceClassification.from_pretrained(
                     str(pretrained), num_labels=num_classes, ignore_mismatched_sizes=True)
             except Exception as exc:
-                raise UserError(f"model.pretrained={pretrained}: cannot load it ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                first = str(exc).splitlines()[0][:160] if str(exc) else ""
+                raise UserError(f"model.pretrained={pretrained}: cannot load it ({type(exc).__name__}: {first}); "
+                                f"without internet, pass a local folder (save_pretrained's files or a downloaded "
+                                f"snapshot)") from None
             if self.net.get_input_embeddings().num_embeddings < vocab_size:
                 self.net.resize_token_embeddings(vocab_size)
         else:
@@ -240,6 +277,8 @@ class HFClassifier(nn.Module):
             self.net = AutoModelForSequenceClassification.from_config(hf_config)
         if self.net.config.pad_token_id is None:
             self.net.config.pad_token_id = pad_id  # models without a pad token (GPT-2) pool at the last real one
+        if freeze not in (None, 0, "none"):
+            freeze_backbone(self.net, freeze)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = _mask(lengths.to(input_ids.device), input_ids.shape[1]).long()

@@ -75,9 +75,17 @@ class TextTask(Task):
         return default if value is None else value
 
     def _auto(self, key: str, choose) -> Any:
-        """``key``'s value; when it is ``auto``, chosen once by ``choose`` (or restored from a checkpoint)."""
+        """``key``'s value; when it is ``auto``, chosen once by ``choose`` (or restored from a checkpoint).
+        A key that is absent or null means the default, which is the same rule (not recorded)."""
         value = OmegaConf.select(self.cfg, key)
+        if value is None:
+            return choose()[0]
         return self.resolve_auto(key, choose) if str(value) == "auto" else value
+
+    def _when_auto(self, key: str, choose) -> None:
+        """Resolve ``key`` only when it is ``auto`` (null keeps its meaning: the model's default)."""
+        if str(OmegaConf.select(self.cfg, key)) == "auto":
+            self.resolve_auto(key, choose)
 
     def build_data(self, stage: str) -> Splits:
         data = build_splits(self.cfg.dataset)
@@ -96,20 +104,24 @@ class TextTask(Task):
                       val=self._encode(data.val, "val"), test=self._encode(data.test, "test"), info=info,
                       collate=Collate(pad), skipped=data.skipped)
 
-    def _pretrained(self) -> str | None:
-        value = self._tcfg("pretrained") or self.cfg.model.get("pretrained")
-        return str(value) if value else None
+    def _pretrained(self) -> tuple[str, str] | None:
+        """(setting, value) of the pretrained tokenizer to use, if any."""
+        if self._tcfg("pretrained"):
+            return "task.tokenizer.pretrained", str(self._tcfg("pretrained"))
+        if self.cfg.model.get("pretrained"):
+            return "model.pretrained", str(self.cfg.model.pretrained)
+        return None
 
     def _position_limit(self) -> int | None:
         """The most tokens a transformer takes (its position embeddings), else None."""
-        settings = self.cfg.model.get("config") or {}
-        if settings.get("max_position_embeddings"):
-            return int(settings["max_position_embeddings"])
         pretrained = self.cfg.model.get("pretrained")
         config = Path(str(pretrained)).expanduser() / "config.json" if pretrained else None
         if config is not None and config.is_file():
             limit = json.loads(config.read_text()).get("max_position_embeddings")
             return int(limit) if limit else None
+        settings = self.cfg.model.get("config") or {}
+        if not pretrained and settings.get("max_position_embeddings"):
+            return int(settings["max_position_embeddings"])
         return None
 
     def _new_tokenizer(self, texts: list[str]) -> TextTokenizer:
@@ -117,7 +129,7 @@ class TextTask(Task):
         vocabulary cut-offs chosen from the corpus size; then ``max_length`` from their lengths."""
         pretrained = self._pretrained()
         if pretrained:
-            tok = pretrained_tokenizer(pretrained, None)
+            tok = pretrained_tokenizer(pretrained[1], None, setting=pretrained[0])
         else:
             n = len(texts)
             min_frequency = int(self._auto("task.tokenizer.min_frequency", lambda: defaults.min_frequency(n)))
@@ -145,18 +157,18 @@ class TextTask(Task):
 
         for i, key in enumerate(("model.dropout", "model.embedding_dropout", "model.word_dropout")):
             if key.split(".")[1] in self.cfg.model:
-                self._auto(key, lambda i=i: (level()[0][i], level()[1]))
+                self._when_auto(key, lambda i=i: (level()[0][i], level()[1]))
         pretrained = bool(self.cfg.model.get("pretrained"))
         if "optimizer" in self.cfg:
             target = str(self.cfg.optimizer.get("_target_", ""))
             decoupled = target.endswith("AdamW")
-            self._auto("optimizer.weight_decay", lambda: (level()[0][3], level()[1]) if decoupled and not pretrained
+            self._when_auto("optimizer.weight_decay", lambda: (level()[0][3], level()[1]) if decoupled and not pretrained
                        else (0.01 if decoupled else 0.0, "pretrained weights: AdamW's usual 0.01" if decoupled
                              else f"{target.rsplit('.', 1)[-1]} couples weight decay with the gradient: off"))
-            self._auto("optimizer.lr", lambda: (defaults.FINETUNE_LR, "fine-tuning pretrained weights") if pretrained
+            self._when_auto("optimizer.lr", lambda: (defaults.FINETUNE_LR, "fine-tuning pretrained weights") if pretrained
                        else (defaults.SCRATCH_LR, "training from scratch"))
         if self.cfg.get("scheduler") and "warmup" in self.cfg.scheduler:
-            self._auto("scheduler.warmup", lambda: (defaults.FINETUNE_WARMUP, "fine-tuning pretrained weights: linear "
+            self._when_auto("scheduler.warmup", lambda: (defaults.FINETUNE_WARMUP, "fine-tuning pretrained weights: linear "
                                                     "warm-up, then linear decay") if pretrained
                        else (0.0, "training from scratch: linear decay, no warm-up"))
 

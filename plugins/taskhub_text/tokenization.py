@@ -107,7 +107,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "word", vocab_size: int = 
     return TextTokenizer(tok, max_length)
 
 
-def pretrained_tokenizer(name_or_path: str, max_length: int | None = 256) -> TextTokenizer:
+def pretrained_tokenizer(name_or_path: str, max_length: int | None = 256,
+                         setting: str = "task.tokenizer.pretrained") -> TextTokenizer:
     """A pretrained tokenizer: a ``tokenizer.json`` file, a folder holding one (or a transformers
     tokenizer), or a Hugging Face hub name (that one downloads)."""
     from tokenizers import Tokenizer
@@ -122,10 +123,11 @@ def pretrained_tokenizer(name_or_path: str, max_length: int | None = 256) -> Tex
 
         fast = AutoTokenizer.from_pretrained(str(name_or_path), use_fast=True)
     except Exception as exc:  # offline, unknown name, no fast tokenizer
-        raise UserError(f"task.tokenizer.pretrained={name_or_path}: cannot load a tokenizer "
-                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); pass a local "
-                        f"tokenizer.json or a folder holding one") from None
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise UserError(f"{setting}={name_or_path}: cannot load its tokenizer ({type(exc).__name__}: {first}); "
+                        f"without internet, pass a local folder (the model's files, with tokenizer.json) or a "
+                        f"tokenizer.json file") from None
     backend = getattr(fast, "backend_tokenizer", None)
     if backend is None:
-        raise UserError(f"task.tokenizer.pretrained={name_or_path}: no fast (tokenizers) version of this tokenizer")
+        raise UserError(f"{setting}={name_or_path}: no fast (tokenizers) version of this tokenizer")
     return TextTokenizer(Tokenizer.from_str(backend.to_str()), max_length)

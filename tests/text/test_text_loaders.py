@@ -115,9 +115,9 @@ def test_other_encoding_names_the_line_and_the_fix(tmp_path):
 
 def test_empty_text_is_an_error_or_skipped(tmp_path):
     f = _write(tmp_path / "train.csv", 'text,label\nfine,a\n"  ",b\nok,b\n')
-    with pytest.raises(UserError, match=r"train.csv:3: empty text.*dataset.empty=skip"):
+    with pytest.raises(UserError, match=r"train.csv:3: empty text.*dataset.on_bad=skip"):
         read_csv(f, "text", "label")
-    assert read_csv(f, "text", "label", empty="skip").texts == ["fine", "ok"]
+    assert read_csv(f, "text", "label", on_bad="skip").texts == ["fine", "ok"]
 
 
 def test_bad_json_line(tmp_path):
