@@ -1,6 +1,6 @@
 """Learning-rate schedulers whose length the engine sets: ``T_max: auto``, ``total_steps: auto``.
 
-A scheduler config key whose value is ``auto`` receives the run's total length in the
+A scheduler's length key (:data:`LENGTH_KEYS`) whose value is ``auto`` receives the run's total length in the
 scheduler's unit (``interval: step``: optimizer steps; ``interval: epoch``: epochs), from the
 planned epochs and steps per epoch. Under a time budget the engine re-estimates that total as it
 measures step and validation times, and updates the running scheduler (:func:`set_length`), so
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("taskhub")
 #: ``run.state`` key: (the config keys that were ``auto``, the interval), for :func:`set_length`.
 LENGTH_KEY = "_schedule_length"
+#: The scheduler arguments that are a total length (torch's and :class:`WarmupLinearLR`'s names).
+LENGTH_KEYS = ("T_max", "total_steps", "total_iters", "num_training_steps")
 #: torch schedulers whose length attribute can change mid-run: their recursive form continues
 #: from the current rate and reaches the end value at the new length.
 _STRETCHABLE = {"CosineAnnealingLR": "T_max", "PolynomialLR": "total_iters", "LinearLR": "total_iters",
@@ -44,6 +46,10 @@ def build(cfg: DictConfig, optimizer: torch.optim.Optimizer, monitor_mode: str, 
     if interval not in ("epoch", "step"):
         raise UserError(f"scheduler.interval={interval}: choose epoch or step")
     auto_keys = [key for key, value in settings.items() if is_auto(value)]
+    unresolved = [key for key in auto_keys if key not in LENGTH_KEYS]
+    if unresolved:  # a task resolves its own scheduler settings in build_data; nothing did this one
+        raise UserError(f"scheduler.{unresolved[0]}=auto: only the length ({', '.join(LENGTH_KEYS)}) is filled in "
+                        f"by the engine; give scheduler.{unresolved[0]} a value")
     if auto_keys:
         if length is None:
             raise UserError(f"scheduler.{auto_keys[0]}=auto: only a training run has a length to fill in")
