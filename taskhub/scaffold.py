@@ -61,8 +61,8 @@ def new_plugin(name: str, task: str | None = None, directory: Path | str = ".") 
     if target.exists():
         raise UserError(f"{target} already exists: choose another --dir or NAME")
     module = f"taskhub_{name}"
-    values = {"name": name, "task": task, "module": module, "taskhub_version": __version__,
-              "class_name": "".join(part.title() for part in task.split("_")) + "Task"}
+    values = {"name": name, "dist": name.replace("_", "-"), "task": task, "module": module,
+              "taskhub_version": __version__, "class_name": "".join(part.title() for part in task.split("_")) + "Task"}
     for template, text in _templates():
         out = target / _destination(template, module, name, task)
         out.parent.mkdir(parents=True, exist_ok=True)
