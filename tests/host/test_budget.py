@@ -152,3 +152,32 @@ def test_fine_tuning_presets_compose_and_warm_up_over_the_run(tmp_path):
     assert lrs[0] > lrs[1] > lrs[2] and lrs[2] == pytest.approx(0.0, abs=1e-12)
     ckpt = checkpoint.load(run_dir / "checkpoints" / "last.pt")
     assert ckpt["scheduler"]["total_steps"] == 24
+
+
+@pytest.mark.slow
+def test_time_limit_under_torchrun_stops_every_process_together(tmp_path):
+    """Each process has its own clock; rank 0 decides, so neither waits forever for the other."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists() and not shutil.which("torchrun"):
+        pytest.skip("torchrun is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = tmp_path / "ddp"
+    cmd = [str(torchrun if torchrun.exists() else "torchrun"), "--nproc_per_node=2", f"--master_port={port}",
+           "-m", "taskhub", "run", "task=vision", *TINY, "trainer.max_epochs=500", "trainer.time_limit=5s",
+           "scheduler=cosine", "trainer.device=cpu", "trainer.progress=none", f"hydra.run.dir={run_dir}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env={**os.environ, "MASTER_ADDR": "127.0.0.1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = read_summary(run_dir)
+    assert summary["world_size"] == 2 and 1 <= summary["epochs"] < 500
+    assert summary["time_used_seconds"] <= 5 * 1.2 + 1.0
+    assert float(rows(run_dir)[-1]["lr"]) < 0.05 * 1e-3
