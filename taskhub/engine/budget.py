@@ -13,7 +13,7 @@ import logging
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from taskhub.errors import UserError
 
@@ -64,12 +64,13 @@ class TimeBudget:
     batches_per_epoch: int = 1
     accumulate: int = 1
     val_guess_batches: float = 0.0  # validation's size in training batches, for the guess before it is timed
-    _started: float = 0.0
-    _mark: float = 0.0
-    _batch_seconds: float = 0.0  # mean seconds per training batch (data loading included)
-    _batches_timed: int = 0
-    _last_batch: int = 0
-    _val_seconds: float | None = None
+    # The clock's readings (not settings):
+    _started: float = field(default=0.0, init=False, repr=False)
+    _mark: float = field(default=0.0, init=False, repr=False)
+    _batch_seconds: float = field(default=0.0, init=False)  # mean seconds per training batch, loading included
+    _batches_timed: int = field(default=0, init=False)
+    _last_batch: int = field(default=0, init=False, repr=False)
+    _val_seconds: float | None = field(default=None, init=False)
 
     def start(self) -> None:
         self._started = self._mark = time.perf_counter()
@@ -137,21 +138,19 @@ class TimeBudget:
             return left_in_epoch + epochs_after * self.batches_per_epoch
         per_batch, per_val = max(self._batch_seconds, 1e-9), self.val_seconds
         room = self.remaining()
-        batches = 0
-        for left in (left_in_epoch, *([self.batches_per_epoch] * min(epochs_after, 100_000))):
-            if left <= 0:
-                continue
-            fit = int(max(0.0, room - per_val) // per_batch)
-            if fit < left:
-                return batches + fit
-            batches += left
-            room -= left * per_batch + per_val
-        return batches
 
-    def future_steps(self, left_in_epoch: int, epochs_after: int) -> int:
-        """:meth:`future_batches` as optimizer steps (one per ``accumulate`` batches, per epoch)."""
-        batches = self.future_batches(left_in_epoch, epochs_after)
-        return -(-batches // self.accumulate)
+        def fitting(room: float) -> int:  # batches that fit before one validation pass
+            return int(max(0.0, room - per_val) // per_batch)
+
+        if fitting(room) < left_in_epoch:
+            return fitting(room)
+        room -= left_in_epoch * per_batch + per_val
+        per_epoch = self.batches_per_epoch * per_batch + per_val
+        whole = min(epochs_after, int(max(0.0, room) // per_epoch))
+        batches = left_in_epoch + whole * self.batches_per_epoch
+        if whole < epochs_after:  # and a part of one more epoch
+            batches += min(self.batches_per_epoch, fitting(room - whole * per_epoch))
+        return batches
 
     def describe(self) -> str:
         used = self.used()
