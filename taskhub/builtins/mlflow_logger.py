@@ -258,7 +258,7 @@ def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
     tracker: Tracker | None = run.state.pop(STATE_KEY, None)
     if tracker is None:
         return
-    final = {k: v for k, v in _numbers(summary).items() if k.startswith(("test/", "val/"))}
+    final = {k: v for k, v in _numbers(summary).items() if k.startswith("test/")}  # val/: logged per epoch
     tracker.channel.call(_metrics, tracker, final, run.epoch)
     tracker.channel.call(_artifacts, tracker, run, summary)
     tracker.channel.call(tracker.client.set_terminated, tracker.run_id, "FINISHED")

@@ -32,7 +32,7 @@ def mlflow_server(tmp_path_factory):
          "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts")],
         stdout=log, stderr=subprocess.STDOUT, cwd=root)
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
+    deadline = time.time() + 400  # a busy machine starts it slowly
     while True:
         try:
             with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
