@@ -9,7 +9,7 @@ network. Then ``taskhub serve bundle=...`` in its own process answers ``POST /pr
 and 8 concurrent clients (image uploads for vision, JSON texts for text): p50, p99, requests/s,
 and the HTTP overhead (p50 at one client minus the median in-process bundle latency at batch 1).
 Targets: bundle batch-1 latency <= 0.7 x eager; HTTP overhead < 5 ms at p50.
-Usage: python bench/export_serve.py [--threads 1] [--repeats 30] [--requests 200]
+Usage: python bench/export_serve.py [--threads 1] [--repeats 100] [--requests 400]
 """
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ def http_load(url: str, task: str, request: list, clients: int, total: int) -> d
     lock = threading.Lock()
 
     def worker(count: int) -> None:
-        with httpx.Client(timeout=60) as client:
+        # TCP_NODELAY: without it httpx's separate header and body writes meet delayed ACKs (~40 ms stalls)
+        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        with httpx.Client(timeout=60, transport=nodelay) as client:
             for _ in range(5):
                 send(client)  # warm-up
             for _ in range(count):
@@ -128,8 +130,8 @@ def serve(bundle: Path, threads: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
