@@ -1,73 +1,50 @@
-"""A third-party plugin, written here as its own package with its own entry point, runs like a built-in."""
+"""Third-party plugins, installed as their own packages with their own entry points, run like built-ins.
+
+Two of them: the package docs/writing-a-plugin.md describes (written from the page's code blocks,
+built and installed with pip), and one written against the 0.1 version of that page
+(tests/host/fixtures/old_docs_line_plugin.py, its code block as it stood), which must keep
+working with deprecation warnings only.
+"""
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import re
+import subprocess
+import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
 
-from taskhub.testing import cli, read_summary
+from taskhub.cli import main
+from taskhub.plugins import get_host, reset_host
+from taskhub.testing import cli, read_summary, run_task
 
-PLUGIN = '''
-"""A third-party taskhub plugin: learn y = 3x - 1 with a linear model."""
-import taskhub
-import torch
-from torchmetrics import MeanAbsoluteError, MetricCollection
-from taskhub.data import InMemoryDataset
-
-
-class LineTask(taskhub.Task):
-    name = "line"
-    objective = ("val/mae", "min")
-    metrics = ("mae",)
-
-    def build_data(self, stage):
-        g = torch.Generator().manual_seed(int(self.cfg.seed))
-        x = torch.rand(self.cfg.dataset.n, 1, generator=g) * 2 - 1
-        y = 3 * x - 1 + 0.01 * torch.randn(x.shape, generator=g)
-        ds = InMemoryDataset({"x": x, "y": y})
-        n = len(x)
-        return taskhub.Data(train=ds.subset(range(0, n - 64)), val=ds.subset(range(n - 64, n - 32)),
-                            test=ds.subset(range(n - 32, n)))
-
-    def build_model(self):
-        return torch.nn.Linear(1, 1)
-
-    def build_metrics(self):
-        return MetricCollection({"mae": MeanAbsoluteError()})
-
-    def training_step(self, model, batch):
-        return torch.nn.functional.mse_loss(model(batch["x"]), batch["y"])
-
-    def evaluation_step(self, model, batch, metrics):
-        pred = model(batch["x"])
-        metrics.update(pred, batch["y"])
-        return torch.nn.functional.mse_loss(pred, batch["y"])
-
-    def predict(self, model, inputs):
-        for value in inputs:
-            yield {"input": value, "y": float(model(torch.tensor([[float(value)]])))}
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs" / "writing-a-plugin.md"
+OLD_PLUGIN = Path(__file__).parent / "fixtures" / "old_docs_line_plugin.py"
 
 
-@taskhub.hookimpl
-def register_tasks(register):
-    register(LineTask)
+def docs_files() -> dict[str, str]:
+    """The page's code blocks whose first line names a file: {path: content without that line}."""
+    files: dict[str, str] = {}
+    for block in re.findall(r"```(?:python|toml|yaml)\n(.*?)```", DOCS.read_text(), re.S):
+        first, _, rest = block.partition("\n")
+        name = first.removeprefix("# ").strip()
+        if first.startswith("# ") and (name == "pyproject.toml" or name.startswith(("taskhub_line/", "tests/"))):
+            files[name] = rest
+    return files
 
 
-@taskhub.hookimpl
-def config_package(task):
-    return "taskhub_line.configs" if task == "line" else None
-'''
-
-
-def write_plugin(site: Path) -> None:
+def write_old_plugin(site: Path) -> None:
+    """The 0.1 docs' layout: the Task in __init__.py, register(LineTask), config_package, taskhub.Data."""
     pkg = site / "taskhub_line"
-    (pkg / "configs" / "task").mkdir(parents=True)
-    (pkg / "configs" / "model").mkdir()
-    (pkg / "configs" / "dataset").mkdir()
-    (pkg / "__init__.py").write_text(PLUGIN)
+    for group in ("task", "model", "dataset"):
+        (pkg / "configs" / group).mkdir(parents=True)
+    (pkg / "__init__.py").write_text(OLD_PLUGIN.read_text())
     (pkg / "configs" / "__init__.py").write_text("")
     (pkg / "configs" / "task" / "line.yaml").write_text(textwrap.dedent("""\
         # @package _global_
@@ -97,44 +74,101 @@ def write_plugin(site: Path) -> None:
 
 
 @pytest.fixture
-def plugin_env(tmp_path) -> dict[str, str]:
-    site = tmp_path / "site"
-    site.mkdir()
-    write_plugin(site)
-    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+def on_path(monkeypatch):
+    """Put a site folder on sys.path for this process (entry points are read from sys.path) and
+    forget the plugins afterwards."""
+    def add(site: Path) -> None:
+        monkeypatch.syspath_prepend(str(site))
+        importlib.invalidate_caches()
+        reset_host()
+
+    yield add
+    for name in [m for m in sys.modules if m.split(".")[0] in ("taskhub_line", "taskhub_broken")]:
+        del sys.modules[name]
+    reset_host()
 
 
-def test_third_party_task_trains_through_its_entry_point(tmp_path, plugin_env):
-    run_dir = tmp_path / "run"
-    result = cli("run", "task=line", f"hydra.run.dir={run_dir}", "trainer.device=cpu", env=plugin_env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = read_summary(run_dir)
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory) -> Path:
+    """The docs' package, built and installed by pip into a throwaway folder (install is the point)."""
+    root = tmp_path_factory.mktemp("docs_plugin")
+    package, site = root / "taskhub-line", root / "site"
+    for name, text in docs_files().items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                             "--target", str(site), str(package)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return site
+
+
+def test_the_docs_show_every_file_of_the_package():
+    assert set(docs_files()) == {"pyproject.toml", "taskhub_line/__init__.py", "taskhub_line/task.py",
+                                 "taskhub_line/datasets.py", "taskhub_line/configs/__init__.py",
+                                 "taskhub_line/configs/task/line.yaml", "taskhub_line/configs/model/linear.yaml",
+                                 "taskhub_line/configs/dataset/line.yaml", "tests/test_line.py"}
+
+
+def test_docs_plugin_installs_trains_predicts_and_evaluates(tmp_path, docs_site, on_path, capsys):
+    on_path(docs_site)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the documented way uses nothing deprecated
+        summary = run_task("line", tmp_path / "run", "trainer.max_epochs=10")
     assert summary["task"] == "line" and summary["model"] == "linear" and summary["dataset"] == "line"
     assert summary["test/mae"] < 0.1  # it learned the line
-    assert (run_dir / "checkpoints" / "best.pt").is_file()
-    assert "broken" in result.stdout + result.stderr  # the broken plugin was named
+    assert "taskhub_line.task" in sys.modules and get_host().tasks["line"].configs == "taskhub_line.configs"
+    ckpt = tmp_path / "run" / "checkpoints" / "best.pt"
+    capsys.readouterr()
+    assert main(["predict", f"ckpt={ckpt}", "text=0.5"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["input"] == "0.5" and abs(row["y"] - 0.5) < 0.1
+    assert main(["predict", f"ckpt={ckpt}", "text=half"]) == 2
+    assert "error: input 'half': expected a number" in capsys.readouterr().err
+    assert main(["eval", f"ckpt={ckpt}", "split=all", f"hydra.run.dir={tmp_path / 'eval'}"]) == 0
+    evaluated = read_summary(tmp_path / "eval")
+    assert evaluated["test/mae"] == pytest.approx(summary["test/mae"], abs=1e-6) and "val/mae" in evaluated
 
 
-def test_broken_plugin_is_reported_and_others_load(plugin_env):
-    result = cli("plugins", "--json", env=plugin_env)
-    assert result.returncode == 0, result.stderr
-    plugins = {p["name"]: p for p in json.loads(result.stdout)}
-    assert "frobnicate" in plugins["broken"]["error"]
-    assert plugins["line"]["tasks"] == ["line"] and plugins["line"]["error"] is None
-    assert plugins["line"]["models"] == {"line": ["linear"]}
-    assert plugins["vision"]["error"] is None
+def test_docs_plugin_passes_its_conformance_tests(docs_site):
+    """The docs' tests/test_line.py, run by pytest on the installed package (as its author would)."""
+    tests = Path(docs_site).parent / "taskhub-line"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(docs_site), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=tests,
+                            env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "failed" not in result.stdout and " passed" in result.stdout
 
 
-def test_third_party_predict_and_eval(tmp_path, plugin_env):
+def test_old_docs_plugin_still_runs_with_deprecation_warnings(tmp_path, on_path, capsys):
+    site = tmp_path / "site"
+    site.mkdir()
+    write_old_plugin(site)
+    on_path(site)
+    with pytest.warns(DeprecationWarning) as caught:
+        summary = run_task("line", tmp_path / "run", "trainer.max_epochs=8")
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "taskhub.Data is deprecated" in messages
+    assert "gives task 'line' its configs through the config_package hook" in messages
+    assert summary["test/mae"] < 0.1
+    capsys.readouterr()  # the run's log
+    assert main(["plugins", "--json"]) == 0
+    plugins = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert "frobnicate" in plugins["broken"]["error"] and plugins["vision"]["error"] is None
+    assert plugins["line"]["tasks"] == ["line"] and plugins["line"]["models"] == {"line": ["linear"]}
+    ckpt = tmp_path / "run" / "checkpoints" / "best.pt"
+    assert main(["predict", f"ckpt={ckpt}", "text=0.5"]) == 0
+    assert abs(json.loads(capsys.readouterr().out.splitlines()[0])["y"] - 0.5) < 0.3
+
+
+def test_old_docs_plugin_through_the_installed_command(tmp_path):
+    """A fresh `python -m taskhub` process finds the plugin by its entry point and names the broken one."""
+    site = tmp_path / "site"
+    site.mkdir()
+    write_old_plugin(site)
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     run_dir = tmp_path / "run"
-    assert cli("run", "task=line", f"hydra.run.dir={run_dir}", "trainer.max_epochs=3", env=plugin_env).returncode == 0
-    ckpt = run_dir / "checkpoints" / "best.pt"
-    result = cli("predict", f"ckpt={ckpt}", "text=0.5", env=plugin_env)
-    assert result.returncode == 0, result.stderr
-    row = json.loads(result.stdout.splitlines()[0])
-    assert abs(row["y"] - 0.5) < 0.3
-    eval_dir = tmp_path / "eval"
-    result = cli("eval", f"ckpt={ckpt}", "split=all", f"hydra.run.dir={eval_dir}", env=plugin_env)
-    assert result.returncode == 0, result.stderr
-    summary = read_summary(eval_dir)
-    assert "val/mae" in summary and "test/mae" in summary
+    result = cli("run", "task=line", f"hydra.run.dir={run_dir}", "trainer.device=cpu", "trainer.max_epochs=3",
+                 env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert read_summary(run_dir)["epochs"] == 3 and (run_dir / "checkpoints" / "best.pt").is_file()
+    assert "taskhub-broken" in result.stdout + result.stderr or "'broken'" in result.stdout + result.stderr
