@@ -48,6 +48,23 @@ def test_bad_length_settings_fail_before_any_data_is_read(tmp_path, capsys):
         assert len(err) == 1 and fragment in err[0], err
 
 
+def test_the_budget_reserves_a_validation_pass_and_counts_what_fits():
+    from taskhub.engine.budget import TimeBudget
+
+    budget = TimeBudget(limit=10.5, batches_per_epoch=4)
+    budget.seed({"batch_seconds": 1.0, "val_seconds": 2.0})  # as measured by an earlier process
+    budget.start()
+    assert budget.fits(7) and not budget.fits(9)  # 7 batches + 2 s of validation fit in 10.5 s; 9 do not
+    # 5 batches left in this epoch (+2 s validation), 3.5 s left: one batch of the next epoch and its validation.
+    assert budget.future_batches(5, 3) == 6
+    assert budget.future_batches(9, 3) == 8  # the epoch itself does not fit: 8 batches, then validation
+    assert budget.future_batches(5, 0) == 5  # max_epochs ends it first
+    resumed = TimeBudget(limit=10.0, spent=9.5)  # the time of earlier processes counts
+    resumed.seed({"batch_seconds": 1.0, "val_seconds": 0.1})
+    resumed.start()
+    assert not resumed.fits(1) and resumed.remaining() <= 0.5
+
+
 def test_epochs_rule_scales_with_the_data_and_is_clamped():
     cfg = OmegaConf.create({"target_steps": 2000, "min_epochs": 2, "max_epochs_cap": 200})
     assert choose_epochs(cfg, 168) == (12, "about 2000 steps at 168 steps per epoch")
