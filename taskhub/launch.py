@@ -1,6 +1,7 @@
 """Runs Hydra jobs for the CLI and the Python API, which therefore run exactly the same thing."""
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any
@@ -73,6 +74,9 @@ def hydra_args(args: list[str]) -> tuple[list[str], list[str], bool]:
     return overrides, flags, any(f in ("-m", "--multirun") for f in flags)
 
 
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.EEXIST, errno.EDQUOT}
+
+
 def _lock_literal_run_dir(overrides: list[str], flags: list[str], multirun: bool):
     """Lock ``hydra.run.dir=DIR`` (a plain path) for a single run: a second run there gets one
     line before it can overwrite the first one's ``.hydra/``. (The job locks any run dir too.)"""
@@ -116,6 +120,10 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     lock = _lock_literal_run_dir(overrides, flags, multirun)  # before Hydra writes .hydra/ into it
     try:
         main()
+    except OSError as exc:  # Hydra creating the run directory or writing .hydra/: one line
+        if exc.errno not in _WRITE_ERRNOS or not getattr(exc, "filename", None):
+            raise
+        raise run_dir.write_error(exc, exc.filename) from None
     finally:
         if lock is not None:
             run_dir.release(lock)

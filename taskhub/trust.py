@@ -34,8 +34,9 @@ def parse_trust(value: Any) -> tuple[str, ...]:
     """``trust`` as given (``"a,b"``, a list, None) as a tuple of module prefixes."""
     if value in (None, "", False):
         return ()
-    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
-    prefixes = tuple(p.strip() for p in items if p.strip())
+    # "a,b", "[a,b]" (Hydra reads a bare a,b on the command line as a sweep) or a list.
+    items = value.strip().strip("[]").split(",") if isinstance(value, str) else [str(v) for v in value]
+    prefixes = tuple(p.strip().strip("'\"").strip() for p in items if p.strip().strip("'\""))
     for prefix in prefixes:
         if not all(part.isidentifier() for part in prefix.split(".")):
             raise UserError(f"trust={value}: {prefix!r} is not a module prefix (give e.g. trust=mypkg,otherpkg)")

@@ -146,9 +146,10 @@ def test_max_epochs_below_one_is_one_line(tmp_path, capsys, epochs):
     assert err.startswith("error: trainer.max_epochs=") and "\n" not in err
 
 
-def test_run_dir_under_a_file_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["run", "run_${seed}"])  # a plain path (locked first) or one Hydra resolves
+def test_run_dir_under_a_file_is_one_line(tmp_path, capsys, name):
     (tmp_path / "afile").write_text("x")
-    assert main(["run", "task=vision", f"hydra.run.dir={tmp_path / 'afile' / 'run'}", *ARGS]) == 2
+    assert main(["run", "task=vision", f"hydra.run.dir={tmp_path / 'afile' / name}", *ARGS]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "is a file" in err and str(tmp_path / "afile") in err
 

@@ -107,7 +107,7 @@ def test_allowlist_rules():
     with pytest.raises(UserError, match="trust_remote_code"):
         check_targets({"_target_": "torch.nn.Linear", "trust_remote_code": True}, "f", allowed=allowed)
     assert covers("torch", "torch.nn") and not covers("torch", "torchevil")
-    assert parse_trust("mypkg, other.sub") == ("mypkg", "other.sub")
+    assert parse_trust("mypkg, other.sub") == parse_trust("[mypkg,'other.sub']") == ("mypkg", "other.sub")
     with pytest.raises(UserError, match="not a module prefix"):
         parse_trust("my-pkg")
 
