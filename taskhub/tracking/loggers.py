@@ -91,6 +91,11 @@ class Channel:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
+    # HTTP clients bury the reason under retries and URLs: say it plainly.
+    if "NewConnectionError" in text or "Connection refused" in text:
+        return "connection refused: is the server running at that address?"
+    if "timed out" in text.lower() or "ReadTimeout" in text:
+        return "the connection timed out"
     first = text.splitlines()[0] if text else ""
     return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
 
