@@ -77,6 +77,29 @@ def check_targets(config: Any, source: str, trust: Iterable[str] = (), allowed: 
                         f"(set it in your own config, not in a checkpoint)")
 
 
+def checked_config(raw: Any, source: str, trust: Any = None) -> Any:
+    """``raw`` (a config read from a file: a checkpoint's, a bundle's) as a DictConfig, once every
+    ``_target_`` in it is trusted; checked after interpolation, as ``instantiate`` will see it.
+    ``trust`` is the user's explicit ``trust=`` setting; the file's own ``trust`` key is dropped."""
+    from omegaconf import OmegaConf, open_dict
+
+    if not isinstance(raw, Mapping):
+        raise UserError(f"{source}: its config is not a mapping; refused")
+    extra, allowed = parse_trust(trust), trusted_prefixes()
+    try:
+        resolved = OmegaConf.to_container(OmegaConf.create(dict(raw)), resolve=True)
+        check_targets(resolved, source, extra, allowed)
+        cfg = OmegaConf.create(resolved)
+        check_targets(OmegaConf.to_container(cfg, resolve=True), source, extra, allowed)  # no second round
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"{source}: its config does not resolve ({type(exc).__name__}: {exc}); refused") from None
+    with open_dict(cfg):
+        cfg.pop("trust", None)  # a file never widens its own trust
+    return cfg
+
+
 def _targets(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(node, Mapping):
         for key, value in node.items():

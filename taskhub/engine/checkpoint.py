@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from taskhub.errors import UserError
 
@@ -178,26 +178,14 @@ def trusted_config(ckpt: dict[str, Any], path: str | Path, trust: Any = None) ->
     it and in its stored overrides is trusted (see :mod:`taskhub.trust`): what ``taskhub eval``,
     ``taskhub predict`` and ``taskhub.load`` build from. ``trust`` is the user's explicit
     ``trust=`` setting, never the checkpoint's own."""
-    from taskhub.trust import check_targets, overrides_as_config, parse_trust, trusted_prefixes
+    from taskhub.trust import check_targets, checked_config, overrides_as_config, parse_trust, trusted_prefixes
 
     source = f"checkpoint {path}"
-    extra, allowed = parse_trust(trust), trusted_prefixes()
-    raw = ckpt.get("config")
-    if not isinstance(raw, dict):
+    if not isinstance(ckpt.get("config"), dict):
         raise UserError(f"{path}: not a taskhub checkpoint (its config is not a mapping)")
-    try:
-        resolved = OmegaConf.to_container(OmegaConf.create(raw), resolve=True)
-        check_targets(resolved, source, extra, allowed)  # what instantiate sees after interpolation
-        cfg = OmegaConf.create(resolved)
-        check_targets(OmegaConf.to_container(cfg, resolve=True), source, extra, allowed)
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"{source}: its config does not resolve ({type(exc).__name__}: {exc}); refused") from None
+    cfg = checked_config(ckpt["config"], source, trust)
     for tree in overrides_as_config(ckpt.get("overrides") or [], source):
-        check_targets(tree, f"{source} (stored overrides)", extra, allowed)
-    with open_dict(cfg):
-        cfg.pop("trust", None)  # a file never widens its own trust
+        check_targets(tree, f"{source} (stored overrides)", parse_trust(trust), trusted_prefixes())
     return cfg
 
 
