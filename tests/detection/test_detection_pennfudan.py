@@ -16,7 +16,7 @@ def test_pennfudan_loads_boxes_from_real_masks() -> None:
 
     data = pennfudan(str(ROOT), max_size=320, seed=0)
     splits = (data.train, data.val, data.test)
-    assert data.labels == ["person"] and sum(len(s) for s in splits) == len(list((ROOT / "PNGImages").glob("*.png")))
+    assert data.info["labels"] == ["person"] and sum(len(s) for s in splits) == len(list((ROOT / "PNGImages").glob("*.png")))
     image, tgt = data.val[0]
     assert image.shape[0] == 3 and max(image.shape[1:]) <= 320 and len(tgt["boxes"]) >= 1
     boxes = tgt["boxes"]
