@@ -108,7 +108,7 @@ def load_best(run: Run) -> None:
     unwrap(run.model).load_state_dict(best["model"])
 
 
-def ensure_best(ckpt: dict[str, Any], source: Path, checkpoint_dir: Path) -> None:
+def ensure_best(ckpt: dict[str, Any], source: Path, checkpoint_dir: Path, repair: bool = True) -> None:
     """Before resuming from ``ckpt`` (read from ``source``): make ``checkpoint_dir/best.pt`` hold
     the epoch ``ckpt`` calls best. A kill between the last.pt and best.pt writes leaves last.pt
     one epoch ahead with the best weights inside it (last.pt is written first): they are copied
@@ -129,12 +129,14 @@ def ensure_best(ckpt: dict[str, Any], source: Path, checkpoint_dir: Path) -> Non
             except UserError:
                 seen[candidate] = "unreadable"
             if seen[candidate] == want:
-                if candidate != target:
+                if candidate != target and repair:
                     checkpoint_dir.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(candidate, target.with_name(".best.pt.tmp"))
                     os.replace(target.with_name(".best.pt.tmp"), target)
                 return
     if ckpt.get("epoch") == want and not ckpt.get("partial"):
+        if not repair:  # another process (rank 0) writes it
+            return
         write(ckpt, target)
         logging.getLogger("taskhub").info("repaired %s from %s (epoch %d, the best; a run was killed between "
                                           "the two writes)", target, source, want)

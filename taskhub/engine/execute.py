@@ -74,8 +74,8 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     task = build_task(cfg)
     resume_from = checkpoint.resolve_resume(cfg.trainer.get("resume"), run_dir)
     ckpt = checkpoint.load(resume_from) if resume_from else None
-    if ckpt is not None and distributed.is_main():
-        resume_checks.check_resume(ckpt, cfg, resume_from, run_dir)  # same model; best.pt holds the best epoch
+    if ckpt is not None:  # same model; best.pt holds the best epoch (rank 0 repairs it)
+        resume_checks.check_resume(ckpt, cfg, resume_from, run_dir, repair=distributed.is_main())
     if ckpt is not None:
         task.restore_resolved(ckpt.get("auto", {}))
         task.load_state_dict(ckpt["task_state"])

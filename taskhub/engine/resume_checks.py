@@ -25,10 +25,11 @@ def check_max_epochs(tcfg: DictConfig) -> None:
                         f"model use taskhub eval ckpt=PATH")
 
 
-def check_resume(ckpt: dict[str, Any], cfg: DictConfig, source: Path, run_dir: Path) -> None:
-    """Resuming from ``ckpt``: the same model settings, and a ``best.pt`` that holds the best epoch."""
+def check_resume(ckpt: dict[str, Any], cfg: DictConfig, source: Path, run_dir: Path, repair: bool = True) -> None:
+    """Resuming from ``ckpt``: the same model settings, and a ``best.pt`` that holds the best epoch.
+    Every process checks (so all stop together); only ``repair=True`` (rank 0) writes."""
     check_same_model(ckpt, cfg, source)
-    checkpoint.ensure_best(ckpt, source, run_dir / "checkpoints")
+    checkpoint.ensure_best(ckpt, source, run_dir / "checkpoints", repair=repair)
 
 
 def check_same_model(ckpt: dict[str, Any], cfg: DictConfig, source: Path) -> None:
