@@ -57,11 +57,22 @@ def test_early_stopping_stops_and_best_is_tested(tmp_path):
 
 
 def test_gradient_accumulation_and_clipping_run(tmp_path):
-    summary = run_task("vision", tmp_path / "run", *SMALL, "trainer.max_epochs=1",
-                       "trainer.accumulate_grad_batches=4", "trainer.gradient_clip_val=1.0", "scheduler=cosine")
-    ckpt = checkpoint.load(tmp_path / "run" / "checkpoints" / "last.pt")
+    # Plain SGD at lr=1: an optimizer step moves the weights by exactly the (clipped) gradient norm.
+    sgd = ("trainer.max_epochs=1", "trainer.accumulate_grad_batches=4", "optimizer=sgd", "optimizer.lr=1.0",
+           "optimizer.momentum=0.0", "optimizer.nesterov=false")
+
+    def moved(name: str, *extra: str) -> float:
+        run_task("vision", tmp_path / name, *SMALL, *sgd, *extra)
+        weights = checkpoint.load(tmp_path / name / "checkpoints" / "last.pt")["model"]
+        return float(torch.sqrt(sum(((weights[k] - initial[k]).float() ** 2).sum() for k in initial)))
+
+    run_task("vision", tmp_path / "initial", *SMALL, *sgd, "optimizer.lr=0.0")  # same seed: the initial weights
+    initial = checkpoint.load(tmp_path / "initial" / "checkpoints" / "last.pt")["model"]
+    clipped = moved("clipped", "trainer.gradient_clip_val=0.001")
+    ckpt = checkpoint.load(tmp_path / "clipped" / "checkpoints" / "last.pt")
     assert ckpt["global_step"] == -(-15 // 4)  # 480 training samples / 32 = 15 batches -> 4 optimizer steps
-    assert summary["epochs"] == 1
+    assert 0 < clipped <= 4 * 0.001 * 1.001  # each of the 4 steps moved the weights by at most the clip norm
+    assert moved("unclipped") > 10 * clipped
 
 
 def test_in_memory_batches_slice_without_loader():
