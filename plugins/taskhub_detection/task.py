@@ -56,7 +56,7 @@ class DetectionTask(Task):
         extra = {}
         if stage == "eval" and self.labels and self.cfg.dataset.get("classes", "absent") is None:
             extra["classes"] = list(self.labels)  # a VOC folder's classes are the checkpoint's
-        data = build_splits(without(self.cfg.dataset, TASK_KEYS), **extra)
+        data = build_splits(without(self.cfg.dataset, (*TASK_KEYS, *extra)), **extra)
         labels = list(data.info["labels"])
         if stage == "fit" and not self.labels:
             self.labels = labels

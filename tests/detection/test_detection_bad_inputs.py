@@ -137,3 +137,4 @@ def test_pennfudan_missing_mask_skipped_and_counted(tmp_path: Path, caplog) -> N
     with caplog.at_level(logging.WARNING, logger="taskhub"):
         data = pennfudan(str(tmp_path), on_bad="skip", val_fraction=0.2, test_fraction=0.2)  # the parent folder works
     assert sum(len(s) for s in (data.train, data.val, data.test)) == 4 and "skipped 1 images" in caplog.text
+

@@ -167,3 +167,17 @@ def test_deprecated_bad_boxes_still_works(coco_dir: Path) -> None:
     with pytest.warns(DeprecationWarning, match="dataset.on_bad=skip"):
         data = coco(str(coco_dir / "images"), str(path), bad_boxes="drop", val_fraction=0, test_fraction=0)
     assert data.train.targets[0]["boxes"].shape == (0, 4)
+
+
+def test_voc_eval_on_a_folder_with_fewer_classes_maps_onto_the_checkpoints(tmp_path: Path) -> None:
+    from taskhub.cli import main
+    from taskhub.testing import read_summary, run_task
+
+    objs = {f"i{n}": [("cat", (2, 2, 20, 20), 0), ("dog", (30, 10, 60, 40), 0)] for n in range(6)}
+    root = write_voc(tmp_path / "VOC", objs)
+    run_task("detection", tmp_path / "run", "dataset=voc", f"dataset.root={root}", "model.input_size=64",
+             "trainer.max_epochs=1", "trainer.num_threads=1", "task.plot_images=0")
+    only_dogs = write_voc(tmp_path / "Dogs", {f"d{n}": [("dog", (30, 10, 60, 40), 0)] for n in range(6)})
+    assert main(["eval", f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.pt'}", f"dataset.root={only_dogs}",
+                 "split=all", f"hydra.run.dir={tmp_path / 'eval'}", "trainer.device=cpu", "trainer.progress=none"]) == 0
+    assert "test/map_50" in read_summary(tmp_path / "eval")
