@@ -86,7 +86,9 @@ class TimeBudget:
         """Training batch number ``batch`` of the epoch ended: update the mean batch time."""
         now = time.perf_counter()
         seconds, self._mark = now - self._mark, now
-        batches, self._last_batch = max(1, batch - self._last_batch), batch
+        # At most one optimizer step's batches: after a mid-epoch resume the batches replayed up to
+        # ``batch`` were not trained (their time counts, as the first step's: an overestimate is safe).
+        batches, self._last_batch = max(1, min(batch - self._last_batch, self.accumulate)), batch
         total = self._batch_seconds * self._batches_timed + seconds
         self._batches_timed += batches
         self._batch_seconds = total / self._batches_timed
