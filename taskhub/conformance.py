@@ -267,14 +267,14 @@ class PluginConformance:
         assert _same_numbers(got, expected, self.rel_tolerance, self.abs_tolerance), f"resumed {got} != straight {expected}"
 
     @pytest.mark.parametrize("group", ["model", "dataset"])
-    def test_a_typo_in_a_choice_is_one_line(self, group: str, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_a_typo_in_a_choice_is_one_line(self, group: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         from taskhub.cli import main
 
         choice = options(self.task, group)[0]
-        assert main(["run", f"task={self.task}", f"{group}={choice}x"]) == 2
+        assert main(["run", f"task={self.task}", f"{group}={choice}x", f"hydra.run.dir={tmp_path}"]) == 2
         self._assert_one_line(capsys.readouterr().err, f"{choice}x", "did you mean")
 
-    def test_a_typo_in_a_setting_is_one_line(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_a_typo_in_a_setting_is_one_line(self, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         from taskhub.cli import main
 
         keys = [k for k in compose(self.task, *self.overrides).dataset if not str(k).startswith("_")]
@@ -282,7 +282,7 @@ class PluginConformance:
         typo = f"{keys[0]}x"
         for override in (f"dataset.{typo}=1", f"+dataset.{typo}=1"):
             assert main(["run", f"task={self.task}", *self.overrides, override, "trainer.max_epochs=1",
-                         "trainer.device=cpu", "trainer.progress=none", "hydra.run.dir=typo"]) == 2, override
+                         "trainer.device=cpu", "trainer.progress=none", f"hydra.run.dir={tmp_path / 'typo'}"]) == 2, override
             self._assert_one_line(capsys.readouterr().err, typo)
 
     @staticmethod
