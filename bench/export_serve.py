@@ -141,7 +141,8 @@ def main() -> None:
     from taskhub.export import export_checkpoint, load_bundle
 
     work = Path(tempfile.mkdtemp(prefix="bench_export_"))
-    print(f"threads={args.threads} repeats={args.repeats}; times in ms (median)")
+    print(f"threads={args.threads} repeats={args.repeats}; times in ms (median); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("| task | model | batch | eager ms | ONNX bundle ms | bundle/eager |")
     print("|---|---|---|---|---|---|")
     http_rows = []
@@ -150,12 +151,11 @@ def main() -> None:
         taskhub.run(task, [f"hydra.run.dir={run_dir}", "trainer.device=cpu", "trainer.progress=none", *overrides])
         ckpt = run_dir / "checkpoints" / "best.pt"
         bundle = export_checkpoint(ckpt, "onnx", work / f"{task}_bundle")
+        torch.set_num_threads(args.threads)  # as asked, whatever the run left behind
         eager, onnx = taskhub.load(ckpt, device="cpu"), load_bundle(bundle, "cpu")
         data, request = inputs(task, 32, work)
-        base = None
         for batch in (1, 32):
             e, b = compare(eager, onnx, data, batch, args.repeats)
-            base = b if batch == 1 else base
             print(f"| {task} | {eager.task.model_name()} | {batch} | {e * 1e3:.2f} | {b * 1e3:.2f} | {b / e:.2f} |", flush=True)
         direct = timed(lambda: onnx.predict(request), args.repeats)  # what one request asks of the model
         proc, url = serve(bundle, args.threads)

@@ -94,6 +94,8 @@ def load_bundle(folder: str | Path, device: str = "auto") -> BundlePredictor:
     chosen = providers(device)
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # one thread knob for both runtimes (OMP_NUM_THREADS)
+    # idle worker threads sleep instead of spinning: spinning wins little on a busy or shared CPU and costs a lot
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(model_file), sess_options=options, providers=chosen)
     except Exception as exc:
