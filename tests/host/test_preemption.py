@@ -111,3 +111,16 @@ def test_sigterm_saves_exits_75_and_resume_gives_the_same_result(tmp_path):
         assert resumed[key] == pytest.approx(straight[key], abs=1e-6)
     assert same_weights(checkpoint.load(last)["model"],
                         checkpoint.load(tmp_path / "straight" / "checkpoints" / "last.pt")["model"])
+
+
+def test_checkpoint_every_duration_writes_inside_the_epoch(tmp_path, monkeypatch):
+    original = preemption.StepCheckpoints._save
+    steps = []
+
+    def spy(self):
+        steps.append(self.run.state["_partial"]["step"])
+        return original(self)
+
+    monkeypatch.setattr(preemption.StepCheckpoints, "_save", spy)
+    run_task("vision", tmp_path / "run", *ARGS[:4], "trainer.max_epochs=1", "trainer.checkpoint_every=0.001s")
+    assert steps == list(range(1, 15))  # every step but the last (the epoch end writes that one)
