@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import torch
 from taskhub.cli import main
 from taskhub.engine import checkpoint
 from taskhub.errors import UserError
-from taskhub.testing import read_summary, run_task
+from taskhub.testing import run_task
 
 # The learning rate peaks at epoch 2 (cosine with eta_min above the base rate, period 2 epochs) and
 # the monitor is the rate: epoch 2 is the best of 3, so a resumed run must test epoch 2's weights.
