@@ -149,6 +149,8 @@ class _Walker:
             self.seen.add(id(value))
             items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
             self.tag(f"seq{len(value)}")
+            if len(items) > 1 and self.tensor_list(items):
+                return
             for item in items:
                 self.feed(item, depth + 1, as_file=as_file)
         elif callable(value) or isinstance(value, type):
@@ -192,6 +194,25 @@ class _Walker:
         if t.numel():
             self.h.update(memoryview(t.reshape(-1).view(torch.uint8).numpy()))
         self.arrays += 1
+
+    def tensor_list(self, items: Any) -> bool:
+        """A list of dense CPU tensors of one dtype (token ids per sentence...) hashed in one go:
+        their shapes, then their values concatenated. False when the list is anything else."""
+        import torch
+
+        first = items[0]
+        if not isinstance(first, torch.Tensor):
+            return False
+        dtype = first.dtype
+        if not all(isinstance(t, torch.Tensor) and t.dtype == dtype and t.layout == torch.strided
+                   and t.device.type == "cpu" and not t.is_quantized for t in items):
+            return False
+        self.tag(f"tl{dtype}")
+        self.tag(repr([tuple(t.shape) for t in items]))
+        with torch.no_grad():
+            flat = items if all(t.dim() == 1 for t in items) else [t.reshape(-1) for t in items]
+            self.tensor(torch.cat(list(flat)))
+        return True
 
     def array(self, a: Any) -> None:
         import numpy as np
