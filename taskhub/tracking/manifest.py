@@ -52,7 +52,7 @@ def build(run: Run, mode: str = "fit") -> dict[str, Any]:
         "started": now(),
         "ended": None,
         "pid": os.getpid(),
-        "command": list(sys.argv),
+        "command": list(getattr(sys, "orig_argv", sys.argv)),  # as typed: the launcher rewrites sys.argv for Hydra
         "cwd": os.getcwd(),
         "overrides": list(run.overrides),
         "choices": dict(run.choices),
