@@ -27,10 +27,17 @@ def config_package(task: str) -> str:
 
 @taskhub.hookimpl
 def register_hydra_plugins() -> None:
-    """The Optuna sweeper that ``hydra/sweeper/taskhub_optuna.yaml`` names (imports optuna)."""
+    """The Optuna sweeper that ``hydra/sweeper/taskhub_optuna.yaml`` names (imports optuna), and the
+    submitit launchers of ``hydra/launcher/submitit_*.yaml`` when hydra-submitit-launcher is installed."""
+    import importlib.util
+
     from taskhub_sweep.hydra_sweeper import register_with_hydra
 
     register_with_hydra()
+    if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None:
+        from taskhub_sweep import launchers
+
+        launchers.register_with_hydra()
 
 
 @taskhub.hookimpl

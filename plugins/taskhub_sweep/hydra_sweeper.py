@@ -127,6 +127,8 @@ class OptunaSweeper(Sweeper):
         self._prepare(study, settings, default_storage=not shared)
         launcher = self._launcher(n_jobs)
         threads = [] if cfg.trainer.get("num_threads") else [f"trainer.num_threads={max(1, cpu_count() // n_jobs)}"]
+        if getattr(launcher, "requeues", False) and not cfg.trainer.get("resume"):
+            threads.append("trainer.resume=auto")  # a requeued (preempted) trial job continues from its last.pt
         max_failures = int(settings.get("max_failures") or n_trials)
         failures, returns = 0, []
         heartbeat = studies.Heartbeat(storage)
