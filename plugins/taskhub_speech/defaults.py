@@ -49,3 +49,13 @@ def bucket_size(durations: list[float]) -> tuple[int, str]:
     median = statistics.median(durations)
     size = int(min(MAX_BUCKET, max(MIN_BUCKET, round(BUCKET_SECONDS / max(median, 1e-3)))))
     return size, f"about {BUCKET_SECONDS:.0f} s of audio per bucket at the median clip duration of {median:.2f} s"
+
+
+#: Adam's rate from scratch, and for fine-tuning pretrained weights (wav2vec2 fine-tunes near 1e-4).
+SCRATCH_LR, FINETUNE_LR = 2e-3, 1e-4
+
+
+def learning_rate(pretrained: bool) -> tuple[float, str]:
+    if pretrained:
+        return FINETUNE_LR, "fine-tuning pretrained weights"
+    return SCRATCH_LR, "training from scratch"

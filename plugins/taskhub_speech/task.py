@@ -195,6 +195,10 @@ class SpeechTask(Task):
     def build_model(self) -> torch.nn.Module:
         if self.tokenizer is None:
             raise UserError("the speech task has no vocabulary: build the data first or load a checkpoint")
+        from taskhub_speech import defaults
+
+        pretrained = bool(self.cfg.model.get("pretrained"))
+        self._auto("optimizer.lr", {}, lambda: defaults.learning_rate(pretrained))
         model = instantiate(self.cfg.model, num_features=self.features().num_features,
                             vocab_size=len(self.tokenizer), _convert_="all")
         self._check_alignable(model)

@@ -27,6 +27,7 @@ def test_rules():
     assert defaults.n_mels(16000, 64)[0] == 16  # at most half the 33 FFT bins
     assert defaults.bucket_size([0.4] * 10)[0] == 16 and defaults.bucket_size([6.4] * 10)[0] == 4
     assert defaults.bucket_size([2.0] * 10)[0] == 8
+    assert defaults.learning_rate(True)[0] < defaults.learning_rate(False)[0]
 
 
 def _clips(folder: Path, n: int, rate: int, seconds: float) -> Path:
@@ -58,6 +59,7 @@ def test_auto_settings_follow_the_clips_and_are_recorded(trained):
     auto = summary["auto"]
     assert auto["task.features.sample_rate"] == 8000 and auto["task.features.n_mels"] == 40
     assert auto["dataset.bucket_size"] == 8  # ~16 s of audio at a median of ~2 s per clip
+    assert auto["optimizer.lr"] == defaults.SCRATCH_LR
     assert read_summary(run_dir)["auto"] == auto
     ckpt = torch.load(run_dir / "checkpoints" / "best.pt", weights_only=True)
     assert {k: v["value"] for k, v in ckpt["auto"].items() if k in auto} == auto
