@@ -16,48 +16,248 @@ def _pyplot():
     return plt
 
 
-def plot_confusion_matrix(path: Path, matrix: torch.Tensor, labels: list[str], title: str = "confusion matrix") -> None:
+def _epoch_axis(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+
+
+def _save(fig: Any, path: Path, dpi: int = 110) -> None:
     plt = _pyplot()
-    m = matrix.cpu().numpy()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+def plot_confusion_matrix(path: Path, matrix: torch.Tensor, labels: list[str], title: str = "confusion matrix",
+                          normalize: bool = False) -> None:
+    """Counts (or, ``normalize=True``, each true class's row as fractions) with a colour bar."""
+    plt = _pyplot()
+    m = matrix.detach().cpu().double().numpy()
+    if normalize:
+        rows = m.sum(axis=1, keepdims=True)
+        m = m / rows.clip(min=1)
     n = len(labels)
-    size = min(4 + 0.45 * n, 16)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(m, cmap="Blues")
+    size = min(4.5 + 0.45 * n, 16)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(m, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "count")
     ax.set_xticks(range(n), labels, rotation=90 if n > 6 else 0)
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_title(title + (" (row-normalised)" if normalize else ""))
     if n <= 20:
         peak = m.max() if m.size else 0
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=8,
+                text = f"{m[i, j]:.2f}" if normalize else str(int(m[i, j]))
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
                         color="white" if m[i, j] > peak / 2 else "black")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
-def plot_learning_curves(path: Path, history: list[dict[str, Any]], monitor: str) -> None:
+def per_class_scores(matrix: torch.Tensor) -> dict[str, list[float]]:
+    """Precision, recall and F1 of every class, from a confusion matrix (rows: true, columns: predicted)."""
+    m = matrix.detach().cpu().double()
+    tp = m.diag()
+    precision = tp / m.sum(0).clamp_min(1e-12)
+    recall = tp / m.sum(1).clamp_min(1e-12)
+    f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
+    return {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist()}
+
+
+def plot_per_class_scores(path: Path, matrix: torch.Tensor, labels: list[str], title: str = "per-class scores") -> None:
+    """Bars of precision, recall and F1 per class (which classes the model gets wrong, at a glance)."""
+    import numpy as np
+
+    plt = _pyplot()
+    scores = per_class_scores(matrix)
+    n = len(labels)
+    x = np.arange(n)
+    fig, ax = plt.subplots(figsize=(min(4 + 0.6 * n, 18), 4.5))
+    for i, (name, values) in enumerate(scores.items()):
+        ax.bar(x + (i - 1) * 0.27, values, width=0.27, label=name)
+    ax.set_xticks(x, labels, rotation=90 if n > 8 else 0)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score")
+    ax.set_xlabel("class")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def curve_metrics(num_classes: int, thresholds: int = 50) -> dict[str, Any]:
+    """torchmetrics for one-vs-rest ROC and precision-recall curves, binned so memory stays constant
+    (add them to ``build_metrics``; :func:`plot_classification` draws them). Keys: ``roc``, ``pr_curve``."""
+    from torchmetrics.classification import (BinaryPrecisionRecallCurve, BinaryROC, MulticlassPrecisionRecallCurve,
+                                             MulticlassROC)
+
+    if num_classes == 2:
+        return {"roc": BinaryROC(thresholds=thresholds), "pr_curve": BinaryPrecisionRecallCurve(thresholds=thresholds)}
+    return {"roc": MulticlassROC(num_classes=num_classes, thresholds=thresholds),
+            "pr_curve": MulticlassPrecisionRecallCurve(num_classes=num_classes, thresholds=thresholds)}
+
+
+def plot_curves(path: Path, curve: Any, labels: list[str], kind: str, title: str) -> None:
+    """ROC (``kind="roc"``: x false-positive rate, y true-positive rate) or PR curves, one line per class,
+    with the area under each in the legend. ``curve``: what the torchmetrics curve metric computed."""
+    import numpy as np
+
+    plt = _pyplot()
+    first, second = curve[0], curve[1]
+    if isinstance(first, torch.Tensor) and first.dim() == 1:  # binary: the positive class only
+        first, second, names = first[None], second[None], [labels[-1] if labels else "positive"]
+    else:
+        names = labels
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    shown = min(len(names), 12)
+    for i in range(shown):
+        a, b = first[i].detach().cpu().double().numpy(), second[i].detach().cpu().double().numpy()
+        x, y = (a, b) if kind == "roc" else (b, a)  # PR: torchmetrics gives (precision, recall)
+        order = np.lexsort((y, x))  # by x, ties by y: binned curves have ties
+        xs, ys = x[order], y[order]
+        area = float(np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2))  # trapezoids
+        ax.plot(x[order], y[order], label=f"{names[i]} ({'AUC' if kind == 'roc' else 'AP~'} {area:.3f})")
+    if kind == "roc":
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlabel("false positive rate" if kind == "roc" else "recall")
+    ax.set_ylabel("true positive rate" if kind == "roc" else "precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title + (f" (first {shown} of {len(names)} classes)" if shown < len(names) else ""))
+    ax.legend(fontsize=8, loc="lower right" if kind == "roc" else "lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_classification(run_dir: Path, results: dict[str, Any], split: str, labels: list[str], title: str) -> list[Path]:
+    """Every classification plot a split's results allow: confusion matrix in counts and row-normalised,
+    per-class precision/recall/F1, and one-vs-rest ROC and PR curves (when the task added
+    :func:`curve_metrics`). Returns the files written."""
+    run_dir = Path(run_dir)
+    written: list[Path] = []
+    matrix = results.get(f"{split}/confusion_matrix")
+    if isinstance(matrix, torch.Tensor) and matrix.dim() == 2:
+        for name, normalize in (("confusion_matrix.png", False), ("confusion_matrix_normalized.png", True)):
+            plot_confusion_matrix(run_dir / name, matrix, labels, title=f"{title}: {split} confusion matrix",
+                                  normalize=normalize)
+            written.append(run_dir / name)
+        plot_per_class_scores(run_dir / "per_class_scores.png", matrix, labels, title=f"{title}: {split} per-class scores")
+        written.append(run_dir / "per_class_scores.png")
+    for key, kind, name in (("roc", "roc", "roc_curves.png"), ("pr_curve", "pr", "pr_curves.png")):
+        curve = results.get(f"{split}/{key}")
+        if isinstance(curve, (tuple, list)) and len(curve) >= 2:
+            plot_curves(run_dir / name, curve, labels, kind,
+                        title=f"{title}: {split} {'ROC' if kind == 'roc' else 'precision-recall'} curves")
+            written.append(run_dir / name)
+    return written
+
+
+def plot_predicted_vs_actual(path: Path, predicted: Any, actual: Any, title: str, unit: str = "") -> None:
+    """Predicted against actual values with the identity line, beside a histogram of the residuals."""
+    import numpy as np
+
+    plt = _pyplot()
+    p = np.asarray(predicted, dtype=float).ravel()
+    a = np.asarray(actual, dtype=float).ravel()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8))
+    left.scatter(a, p, s=8, alpha=0.5)
+    low, high = float(np.nanmin([a.min(), p.min()])), float(np.nanmax([a.max(), p.max()]))
+    left.plot([low, high], [low, high], color="tab:red", linewidth=1, label="predicted = actual")
+    left.set_xlabel(f"actual{' (' + unit + ')' if unit else ''}")
+    left.set_ylabel(f"predicted{' (' + unit + ')' if unit else ''}")
+    left.legend()
+    left.grid(alpha=0.3)
+    residual = p - a
+    right.hist(residual, bins=40, color="tab:purple", alpha=0.8)
+    right.axvline(0, color="black", linewidth=1)
+    right.set_xlabel("residual (predicted - actual)")
+    right.set_ylabel("count")
+    right.grid(alpha=0.3)
+    fig.suptitle(f"{title}  (MAE {np.mean(np.abs(residual)):.4g}, n={len(a)})")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def image_grid(path: Path, images: list[Any], captions: list[str], title: str, columns: int = 4,
+               panel_inches: float = 2.6) -> None:
+    """A grid of images (``[H, W]``, ``[H, W, C]`` or ``[C, H, W]`` arrays or tensors, any range) with
+    a caption inside each panel's title: sample grids, most confidently wrong examples."""
+    import numpy as np
+
+    plt = _pyplot()
+    n = max(len(images), 1)
+    columns = min(columns, n)
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, panel_inches * rows + 0.6), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, captions):
+        x = image.detach().cpu().float().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=float)
+        if x.ndim == 3 and x.shape[0] in (1, 3) and x.shape[-1] not in (1, 3):
+            x = x.transpose(1, 2, 0)
+        if x.ndim == 3 and x.shape[-1] == 1:
+            x = x[..., 0]
+        low, high = float(x.min()), float(x.max())
+        x = (x - low) / (high - low) if high > low else x * 0
+        ax.imshow(x, cmap="gray" if x.ndim == 2 else None)
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def markdown_table(path: Path, title: str, header: list[str], rows: list[list[Any]]) -> None:
+    """A Markdown table (texts, utterances: what reads better as text than as a picture)."""
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ") or " "
+
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def plot_learning_curves(path: Path, history: list[dict[str, Any]], monitor: str, title: str | None = None) -> None:
+    """Loss, the monitored objective and the learning rate per epoch, titled with the run."""
     plt = _pyplot()
     epochs = [row["epoch"] for row in history]
     extra = monitor if not monitor.endswith("loss") else None
-    fig, axes = plt.subplots(1, 2 if extra else 1, figsize=(10 if extra else 5, 4), squeeze=False)
+    has_lr = any("lr" in row for row in history)
+    panels = 1 + bool(extra) + has_lr
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.2), squeeze=False)
     ax = axes[0][0]
     for key in ("train/loss", "val/loss"):
         if any(key in row for row in history):
             ax.plot(epochs, [row.get(key, float("nan")) for row in history], marker="o", label=key)
-    ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
+    ax.set_title("loss")
     ax.legend()
-    ax.grid(alpha=0.3)
+    _epoch_axis(ax)
+    column = 1
     if extra:
-        ax = axes[0][1]
+        ax = axes[0][column]
         ax.plot(epochs, [row.get(extra, float("nan")) for row in history], marker="o", color="tab:green")
-        ax.set_xlabel("epoch")
         ax.set_ylabel(extra)
-        ax.grid(alpha=0.3)
+        ax.set_title(f"objective: {extra}")
+        _epoch_axis(ax)
+        column += 1
+    if has_lr:
+        ax = axes[0][column]
+        lrs = [row.get("lr", float("nan")) for row in history]
+        ax.plot(epochs, lrs, marker=".", color="tab:orange")
+        positive = [v for v in lrs if v == v and v > 0]
+        if positive and max(positive) / min(positive) > 20:
+            ax.set_yscale("log")
+        ax.set_ylabel("learning rate")
+        ax.set_title("learning rate (end of epoch)")
+        _epoch_axis(ax)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)

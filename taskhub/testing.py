@@ -50,3 +50,16 @@ def __getattr__(name: str) -> Any:
 
         return getattr(conformance, name)
     raise AttributeError(f"module 'taskhub.testing' has no attribute {name!r}")
+
+
+def assert_picture(path: Path, min_size: tuple[int, int] = (300, 200)) -> None:
+    """``path`` is a PNG a person can read: at least ``min_size`` pixels and not blank (its pixels vary)."""
+    import numpy as np
+    from PIL import Image
+
+    path = Path(path)
+    assert path.is_file(), f"{path.name} was not written"
+    with Image.open(path) as image:
+        assert image.width >= min_size[0] and image.height >= min_size[1], f"{path.name} is only {image.size}"
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 5, f"{path.name} looks blank"

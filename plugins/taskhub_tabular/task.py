@@ -14,11 +14,13 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryF1Score, MulticlassAccuracy,
-                                         MulticlassAUROC, MulticlassF1Score)
+from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryConfusionMatrix, BinaryF1Score,
+                                         MulticlassAccuracy, MulticlassAUROC, MulticlassConfusionMatrix,
+                                         MulticlassF1Score)
 
-from taskhub import Task, UserError
+from taskhub import Run, Task, UserError
 from taskhub.data import BadInputs, InMemoryDataset, Splits, build_splits, require_file
+from taskhub.plots import curve_metrics, plot_classification, plot_predicted_vs_actual
 from taskhub_tabular.encoding import Encoder
 
 
@@ -102,11 +104,14 @@ class TabularTask(Task):
             return MetricCollection({"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),
                                      "r2": R2Score()})
         n = len(self.encoder.classes)
+        curves = curve_metrics(n)  # ROC and PR curves for the run directory's plots
         if n == 2:
-            return MetricCollection({"accuracy": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC()})
+            return MetricCollection({"accuracy": BinaryAccuracy(), "f1": BinaryF1Score(), "auroc": BinaryAUROC(),
+                                     "confusion_matrix": BinaryConfusionMatrix(), **curves})
         return MetricCollection({"accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
                                  "f1": MulticlassF1Score(num_classes=n, average="macro"),
-                                 "auroc": MulticlassAUROC(num_classes=n)})
+                                 "auroc": MulticlassAUROC(num_classes=n),
+                                 "confusion_matrix": MulticlassConfusionMatrix(num_classes=n), **curves})
 
     # --- steps ----------------------------------------------------------------------------
     def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -149,6 +154,29 @@ class TabularTask(Task):
             best = int(np.argmax(row))
             yield {"label": enc.classes[best],
                    "probabilities": {str(c): round(p, 6) for c, p in zip(enc.classes, row)}}
+
+    # --- artefacts -------------------------------------------------------------------------
+    def plots(self, run: Run) -> None:
+        """Classification: confusion matrices, per-class scores, ROC and PR curves; regression:
+        predicted against actual values and the residuals, on the test split (else validation)."""
+        enc = self.encoder
+        if enc is None:
+            return
+        split = "test" if run.results.get("test") else "val"
+        title = f"tabular / {run.choices.get('model') or self.model_name()} / {run.choices.get('dataset', '')}"
+        if enc.kind == "classification":
+            plot_classification(run.dir, run.results.get(split, {}), split, [str(c) for c in enc.classes], title)
+            return
+        data = getattr(run.data, split, None) if run.data is not None else None
+        if data is None:
+            return
+        model = run.model.eval()
+        with torch.inference_mode():
+            t = {k: v.to(run.device) for k, v in data.tensors.items()}
+            out = model(t["num"], t["cat"]).float().squeeze(-1).cpu()
+        scale, shift = enc.target_std, enc.target_mean
+        plot_predicted_vs_actual(run.dir / "predicted_vs_actual.png", (out * scale + shift).numpy(),
+                                 (t["target"].cpu() * scale + shift).numpy(), f"{title}: {split} '{enc.label}'")
 
     # --- state ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

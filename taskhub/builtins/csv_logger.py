@@ -32,7 +32,13 @@ def on_fit_end(run: Run, summary: dict[str, Any]) -> None:
     if run.history and selected(run):
         from taskhub.plots import plot_learning_curves  # matplotlib and torch: only when a run ends
 
-        plot_learning_curves(run.dir / "learning_curves.png", run.history, run.monitor[0])
+        plot_learning_curves(run.dir / "learning_curves.png", run.history, run.monitor[0], title=run_title(run))
+
+
+def run_title(run: Run) -> str:
+    """``task / model / dataset (run directory name)``: what a plot's title names."""
+    parts = [run.task.name, run.choices.get("model") or run.task.model_name(), run.choices.get("dataset", "")]
+    return " / ".join(p for p in parts if p) + f"  ({run.dir.name})"
 
 
 def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:

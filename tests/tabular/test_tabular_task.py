@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import taskhub
-from taskhub.testing import cli, read_summary, run_task
+from taskhub.testing import assert_picture, cli, read_summary, run_task
 from taskhub_tabular.datasets import parquet, synthetic
 from taskhub_tabular.encoding import Encoder
 
@@ -32,6 +32,13 @@ def test_default_learns_far_above_chance(default_run):
     assert summary["test/auroc"] > 0.88
     assert 0 < summary["test/f1"] <= 1
     assert (run_dir / "checkpoints" / "best.pt").is_file()
+
+
+def test_classification_plots_are_written_and_readable(default_run):
+    run_dir, _ = default_run
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "per_class_scores.png", "roc_curves.png",
+                 "pr_curves.png", "learning_curves.png"):
+        assert_picture(run_dir / name)
 
 
 def test_scaler_is_fitted_on_the_training_split_and_checkpointed(default_run):
@@ -93,6 +100,7 @@ def test_user_csv_regression_with_categories_and_missing_values(tmp_path):
     assert summary["objective"] == {"name": "val/rmse", "mode": "min", "value": summary["objective"]["value"]}
     assert summary["test/r2"] > 0.8
     assert summary["test/rmse"] < 2.5
+    assert_picture(tmp_path / "run" / "predicted_vs_actual.png")
     predictor = taskhub.load(tmp_path / "run" / "checkpoints" / "best.pt", device="cpu")
     out = predictor.predict({"size": 100.0, "age": 0.0, "city": "paris"})
     assert out[0]["prediction"] == pytest.approx(4.0, abs=2.0)
