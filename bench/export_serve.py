@@ -7,7 +7,8 @@ at batch 1 and 32, on the same in-memory inputs, interleaved, after warm-up; med
 repeats. Both paths run the task's same pre- and post-processing, so the difference is the
 network. Then ``taskhub serve bundle=...`` in its own process answers ``POST /predict`` from 1
 and 8 concurrent clients (image uploads for vision, JSON texts for text): p50, p99, requests/s,
-and the HTTP overhead (p50 at one client minus the median in-process bundle latency at batch 1).
+and the HTTP overhead (p50 at one client minus the median in-process bundle latency at batch 1), with
+the median ``GET /health`` round trip (no model) as the floor the machine itself sets.
 Targets: bundle batch-1 latency <= 0.7 x eager; HTTP overhead < 5 ms at p50.
 Usage: python bench/export_serve.py [--threads 1] [--repeats 100] [--requests 400]
 """
@@ -65,6 +66,24 @@ def compare(eager, bundle, data: list, batch: int, repeats: int) -> tuple[float,
     return statistics.median(e), statistics.median(b)
 
 
+def network_only(eager, bundle, repeats: int) -> list[tuple[int, float, float]]:
+    """The networks alone on a real validation batch (no pre/post-processing): (batch, eager, onnx)."""
+    import torch
+    from taskhub.export.writer import validation_batch
+
+    spec = eager.task.export_spec(eager.model, validation_batch(eager.task))
+    rows = []
+    for n in (1, len(next(iter(spec.example_inputs.values())))):
+        args = [t[:n] for t in spec.example_inputs.values()]
+        with torch.inference_mode():
+            for _ in range(3):
+                spec.module(*args), bundle.model(*args)
+            e = [timed(lambda: spec.module(*args), 1) for _ in range(repeats)]
+            b = [timed(lambda: bundle.model(*args), 1) for _ in range(repeats)]
+        rows.append((n, statistics.median(e), statistics.median(b)))
+    return rows
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,7 +124,10 @@ def http_load(url: str, task: str, request: list, clients: int, total: int) -> d
         t.join()
     wall = time.perf_counter() - start
     latencies.sort()
-    return {"p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+    with httpx.Client(timeout=60, transport=httpx.HTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])) as client:
+        health = timed(lambda: client.get(url.replace("/predict", "/health")), 50)
+    return {"health": health, "p50": latencies[len(latencies) // 2], "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
             "rps": len(latencies) / wall}
 
 
@@ -157,6 +179,9 @@ def main() -> None:
         for batch in (1, 32):
             e, b = compare(eager, onnx, data, batch, args.repeats)
             print(f"| {task} | {eager.task.model_name()} | {batch} | {e * 1e3:.2f} | {b * 1e3:.2f} | {b / e:.2f} |", flush=True)
+        for n, e, b in network_only(eager, onnx, args.repeats):
+            print(f"| {task} (network only) | {eager.task.model_name()} | {n} | {e * 1e3:.2f} | {b * 1e3:.2f} | {b / e:.2f} |",
+                  flush=True)
         direct = timed(lambda: onnx.predict(request), args.repeats)  # what one request asks of the model
         proc, url = serve(bundle, args.threads)
         try:
@@ -166,11 +191,12 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
     print()
-    print("| task | clients | p50 ms | p99 ms | requests/s | HTTP overhead at p50 ms |")
-    print("|---|---|---|---|---|---|")
+    print("| task | clients | p50 ms | p99 ms | requests/s | HTTP overhead at p50 ms | GET /health p50 ms |")
+    print("|---|---|---|---|---|---|---|")
     for task, clients, r, direct in http_rows:
         overhead = f"{(r['p50'] - direct) * 1e3:.2f}" if clients == 1 else ""
-        print(f"| {task} | {clients} | {r['p50'] * 1e3:.2f} | {r['p99'] * 1e3:.2f} | {r['rps']:.0f} | {overhead} |")
+        print(f"| {task} | {clients} | {r['p50'] * 1e3:.2f} | {r['p99'] * 1e3:.2f} | {r['rps']:.0f} | {overhead} | "
+              f"{r['health'] * 1e3:.2f} |")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def _json_inputs(body: Any) -> list[Any]:
     return inputs
 
 
-def build_app(predictor: Any, info: dict[str, Any], max_batch: int = 32, max_wait_ms: float = 2.0,
+def build_app(predictor: Any, info: dict[str, Any], max_batch: int = 32, max_wait_ms: float = 1.0,
               max_request_mb: float = 16.0, max_files: int = 64) -> Any:
 
     def predict(inputs: list[Any]) -> list[dict[str, Any]]:

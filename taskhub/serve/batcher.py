@@ -19,7 +19,7 @@ Job = tuple[list[Any], str, "asyncio.Future[list[dict[str, Any]]]"]
 
 class MicroBatcher:
     def __init__(self, predict: Callable[[list[Any]], list[dict[str, Any]]], max_batch: int = 32,
-                 max_wait: float = 0.002) -> None:
+                 max_wait: float = 0.001) -> None:
         self.predict, self.max_batch, self.max_wait = predict, max(1, int(max_batch)), max(0.0, float(max_wait))
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.batches: list[int] = []  # inputs per predict call, for tests and logs

@@ -1,4 +1,4 @@
-"""``taskhub serve ckpt=PATH|bundle=DIR [host=127.0.0.1] [port=8000] [max_batch=32] [max_wait_ms=2]
+"""``taskhub serve ckpt=PATH|bundle=DIR [host=127.0.0.1] [port=8000] [max_batch=32] [max_wait_ms=1]
 [max_request_mb=16] [device=auto]``: load the model once, then serve it with uvicorn."""
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def cmd_serve(args: Any) -> int:
     from taskhub.serve.app import build_app
 
     app = build_app(predictor, info, max_batch=settings.get("max_batch", 32),
-                    max_wait_ms=settings.get("max_wait_ms", 2.0), max_request_mb=settings.get("max_request_mb", 16.0))
+                    max_wait_ms=settings.get("max_wait_ms", 1.0), max_request_mb=settings.get("max_request_mb", 16.0))
     host, port = settings.get("host", "127.0.0.1"), settings.get("port", 8000)
     print(f"serving task={info['task']} model={info['model']} ({info['source']}) on http://{host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
