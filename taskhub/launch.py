@@ -107,7 +107,9 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
             raise UserError("under torchrun pass hydra.run.dir=DIR so that every process uses one run directory")
         if distributed.rank() != 0:
             # Only global rank 0 writes (on a shared filesystem every node sees one run directory).
-            extra += ["hydra.output_subdir=null", "hydra.job_logging.root.handlers=[console]"]
+            extra.append("hydra.output_subdir=null")
+            if not any(o.startswith("hydra/job_logging=") for o in overrides):  # Hydra's default: console + file
+                extra.append("hydra.job_logging.root.handlers=[console]")
     register_schemas()
     host.prepare_hydra()  # plugins' Hydra sweepers and launchers
     main = hydra.main(version_base="1.3", config_path=f"pkg://{config.HOST_CONFIGS}", config_name=config_name)(_job)
