@@ -166,6 +166,7 @@ class ForecastTask(Task):
     def plots(self, run: Run) -> None:
         if self.series is None or run.data is None or run.data.test is None:
             return
+        from taskhub.plots import plot_predicted_vs_actual
         from taskhub_forecast.plots import plot_forecast
 
         test = run.data.test.tensors
@@ -178,6 +179,10 @@ class ForecastTask(Task):
         steps = (test["t"][every][:, None] + torch.arange(self.horizon)[None]).flatten().numpy()
         plot_forecast(run.dir / "forecast.png", self.series, steps, pred.flatten(0, 1).numpy(),
                       naive.flatten(0, 1).numpy(), context=self.input_length * 2)
+        truth = self._unscale(test["y"][every].to(run.device).float()).cpu()
+        plot_predicted_vs_actual(run.dir / "predicted_vs_actual.png", pred.numpy(), truth.numpy(),
+                                 f"forecast / {run.choices.get('model') or self.model_name()}: test, "
+                                 f"{self.horizon} steps ahead")
 
     def state_dict(self) -> dict[str, Any]:
         return {"columns": self.columns, "mean": self.mean, "std": self.std}

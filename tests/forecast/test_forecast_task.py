@@ -8,7 +8,7 @@ import torch
 from omegaconf import OmegaConf
 
 import taskhub
-from taskhub.testing import run_task
+from taskhub.testing import assert_picture, run_task
 from taskhub_forecast.datasets import Series, synthetic
 from taskhub_forecast.task import ForecastTask
 from taskhub_forecast.windows import seasonal_naive, window_starts
@@ -30,7 +30,8 @@ def test_default_beats_seasonal_naive(default_run):
     assert summary["test/relative_mae"] == pytest.approx(summary["test/mae"] / summary["test/naive_mae"], rel=1e-4)
     assert summary["test/relative_mae"] < 0.95
     assert 0 < summary["test/mape"] < 0.05 and summary["test/rmse"] >= summary["test/mae"]
-    assert (run_dir / "forecast.png").stat().st_size > 10_000
+    assert_picture(run_dir / "forecast.png")
+    assert_picture(run_dir / "predicted_vs_actual.png")
 
 
 def test_load_predicts_from_a_raw_series(default_run):
