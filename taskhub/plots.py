@@ -261,3 +261,104 @@ def plot_learning_curves(path: Path, history: list[dict[str, Any]], monitor: str
         fig.suptitle(title)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_histogram(path: Path, series: dict[str, list[float]], title: str, xlabel: str, bins: int = 30) -> None:
+    """Overlaid histograms of one quantity per group (lengths or durations per split), with a legend."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    values = [v for vs in series.values() for v in vs]
+    edges = np.histogram_bin_edges(values or [0.0], bins=bins)
+    for name, vs in series.items():
+        if vs:
+            ax.hist(vs, bins=edges, alpha=0.55, label=f"{name} ({len(vs):,})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("examples")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if series:
+        ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_class_counts(path: Path, counts: dict[str, dict[str, int]], title: str, unit: str = "examples",
+                      limit: int = 40) -> None:
+    """Grouped bars: per class (the ``limit`` most frequent in the first group), a bar per split."""
+    import numpy as np
+
+    plt = _pyplot()
+    first = next(iter(counts.values()), {})
+    classes = sorted(set().union(*counts.values()), key=lambda c: -first.get(c, 0))[:limit]
+    x = np.arange(len(classes))
+    width = 0.8 / max(len(counts), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(classes) * max(len(counts), 1) + 2), 4.2))
+    for k, (split, per_class) in enumerate(counts.items()):
+        ax.bar(x + k * width - 0.4 + width / 2, [per_class.get(c, 0) for c in classes], width, label=split)
+    ax.set_xticks(x, [str(c)[:18] for c in classes], rotation=45 if len(classes) > 6 else 0, ha="right" if len(classes) > 6 else "center")
+    ax.set_ylabel(unit)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def image_grid_with_boxes(path: Path, images: list[Any], captions: list[str], boxes: list[list[list[float]]],
+                          box_labels: list[list[str]], title: str, columns: int = 3, panel_inches: float = 4.0) -> None:
+    """Like :func:`image_grid`, with boxes (``[x1, y1, x2, y2]`` in pixels) and their labels drawn
+    on each image; panels are large enough to read the labels."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    plt = _pyplot()
+    n = max(len(images), 1)
+    columns = min(columns, n)
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, panel_inches * rows + 0.6), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption, bxs, names in zip(axes.flat, images, captions, boxes, box_labels):
+        x = image.detach().cpu().float().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=float)
+        if x.ndim == 3 and x.shape[0] in (1, 3) and x.shape[-1] not in (1, 3):
+            x = x.transpose(1, 2, 0)
+        if x.ndim == 3 and x.shape[-1] == 1:
+            x = x[..., 0]
+        low, high = float(x.min()), float(x.max())
+        x = (x - low) / (high - low) if high > low else x * 0
+        ax.imshow(x, cmap="gray" if x.ndim == 2 else None)
+        for (x1, y1, x2, y2), name in zip(bxs, names):
+            colour = colours(hash(name) % 10)
+            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, linewidth=2))
+            ax.text(x1, y1, name, color="white", fontsize=8, va="bottom", bbox={"facecolor": colour, "pad": 1, "lw": 0})
+        ax.set_title(caption, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_spectrograms(path: Path, waves: list[Any], sample_rate: int | list[int], captions: list[str], title: str) -> None:
+    """Log-magnitude spectrograms (time in seconds, frequency in Hz) of a few clips, each with a colour bar."""
+    import numpy as np
+
+    plt = _pyplot()
+    n = max(len(waves), 1)
+    rates = sample_rate if isinstance(sample_rate, list) else [sample_rate] * n
+    fig, axes = plt.subplots(n, 1, figsize=(8, 2.4 * n + 0.6), squeeze=False)
+    for ax, wave, rate, caption in zip(axes[:, 0], waves, rates, captions):
+        w = torch.as_tensor(wave, dtype=torch.float32).reshape(-1)
+        n_fft = 400 if rate >= 8000 else 128
+        spec = torch.stft(w, n_fft=n_fft, hop_length=n_fft // 4, window=torch.hann_window(n_fft),
+                          return_complex=True).abs().clamp_min(1e-6).log10().mul(20).numpy() if len(w) >= n_fft else np.zeros((1, 1))
+        extent = (0.0, len(w) / rate, 0.0, rate / 2)
+        im = ax.imshow(spec, origin="lower", aspect="auto", extent=extent, cmap="magma")
+        fig.colorbar(im, ax=ax, label="dB")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("Hz")
+        ax.set_title(caption[:90], fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
