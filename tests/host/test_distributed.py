@@ -47,3 +47,19 @@ def test_torchrun_without_run_dir_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RANK", "0")
     assert main(["run", "task=vision"]) == 2
     assert "hydra.run.dir" in capsys.readouterr().err
+
+
+def test_config_compared_across_nodes_leaves_out_local_settings():
+    """What rank 0 broadcasts a hash of: the resolved config, without the settings nodes may differ in."""
+    from omegaconf import OmegaConf
+
+    from taskhub.engine.distributed import flat_config
+
+    cfg = OmegaConf.create({"seed": 3, "optimizer": {"lr": 0.01}, "dataset": {"root": "/a", "seed": "${seed}",
+                            "num_workers": 4}, "trainer": {"num_threads": 8, "max_epochs": 2}})
+    other = OmegaConf.create({**OmegaConf.to_container(cfg), "dataset": {"root": "/b", "seed": "${seed}",
+                              "num_workers": 0}, "trainer": {"num_threads": 1, "max_epochs": 2}})
+    assert flat_config(cfg) == flat_config(other)
+    assert flat_config(cfg)["dataset.seed"] == "3"  # resolved
+    other.optimizer.lr = 0.02
+    assert flat_config(cfg)["optimizer.lr"] != flat_config(other)["optimizer.lr"]
