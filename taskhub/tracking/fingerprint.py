@@ -6,8 +6,9 @@ The rule (docs/tracking.md, "Data fingerprints"), applied to each split's datase
 1. Its public attributes are walked (recursively, into nested datasets such as ``Subset``):
    tensors, numpy arrays and data frames are hashed by their bytes; ``pathlib.Path`` values and
    the entries of an attribute named ``files`` are files, hashed by size and content; numbers,
-   strings and lists of them by value. Callables (transforms) and ``_private`` attributes are
-   skipped: they are code or caches, not data.
+   strings and lists of them by value. Callables (transforms), ``None`` and ``_private``
+   attributes are skipped: they are code, absent, or caches, not data (so a training split with an
+   augmentation and the same split without one have the same fingerprint).
 2. ``Splits.info["files"][split]`` (a list of paths), when a builder sets it, is hashed as files too.
 3. When the walk finds no data at all (a dataset that reads lazily from something else), the
    fingerprint falls back to the length and the first and last items (random augmentation held
@@ -164,10 +165,12 @@ class _Walker:
         self.seen.add(id(obj))
         self.tag(f"obj{type(obj).__qualname__}")
         for name in sorted(vars(obj)):
-            if name.startswith("_"):
+            value = vars(obj)[name]
+            # A transform set for training and None for evaluation: the same data either way.
+            if name.startswith("_") or value is None or callable(value) or isinstance(value, type):
                 continue
             self.tag(name)
-            self.feed(vars(obj)[name], depth + 1, as_file=name == "files")
+            self.feed(value, depth + 1, as_file=name == "files")
 
     def file(self, path: Path) -> None:
         try:

@@ -109,3 +109,11 @@ def test_splits_and_declared_files(tmp_path):
     assert fingerprint_splits(splits)["train"]["sha256"] != fp["train"]["sha256"]
     assert fingerprint_splits(splits)["test"]["sha256"] == fp["test"]["sha256"]
     assert fingerprint_splits(Splits(train=Files(files, [0] * 4)))["train"]["method"] == "files"
+
+
+def test_a_transform_does_not_change_the_data(tmp_path):
+    """Train-time augmentation on, eval-time off: the same files, the same fingerprint."""
+    files = make_files(tmp_path / "data")
+    plain, augmented = Files(files, [0, 1, 0, 1]), Files(files, [0, 1, 0, 1])
+    plain.transform, augmented.transform = None, lambda item: item
+    assert fingerprint_dataset(plain)["sha256"] == fingerprint_dataset(augmented)["sha256"]
