@@ -35,7 +35,7 @@ ENTRY_POINT_GROUP = "taskhub"
 # first, like pytest's default plugins.
 DEFAULT_PLUGINS = ("taskhub.builtins.csv_logger", "taskhub.builtins.early_stopping", "taskhub.builtins.manifest",
                    "taskhub.builtins.tensorboard_logger", "taskhub.builtins.mlflow_logger",
-                   "taskhub.builtins.runs_command", "taskhub.builtins.report")
+                   "taskhub.builtins.runs_command", "taskhub.builtins.report", "taskhub.builtins.data_check")
 
 
 @dataclass

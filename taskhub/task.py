@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from pathlib import Path
 
+    from taskhub.data.description import DataDescription
     from taskhub.export.spec import ExportSpec
     from taskhub.run_state import Run
 
@@ -191,6 +192,23 @@ class Task:
         The default returns ``network``; a task that exported part of its model (detection's
         network without box decoding) wraps it here in the rest, built from the fitted state."""
         return network
+
+    # --- looking at the data ----------------------------------------------------------------
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:
+        """What ``taskhub data check`` (and the check at the start of every run) reads about ``data``,
+        the splits :meth:`build_data` returned: per split the examples, the per-class counts (or
+        box counts, ``count_unit="boxes"``), lengths (tokens, seconds), item sizes, a content hash
+        per example (train/test duplicates) and column ranges; up to ``samples`` examples to draw
+        (0: none, as at the start of a run: do not decode anything for pictures then).
+
+        The default, :func:`taskhub.data.describe_splits`, uses ``data.info["labels"]`` and
+        introspects the datasets (InMemoryDataset tensors, a ``label``/``labels``/``target`` column,
+        a ``files`` attribute hashed by content). Override it where the task knows more; build on
+        the default and add to it (``notes`` for warnings, ``problems`` for what makes data unusable).
+        """
+        from taskhub.data.description import describe_splits
+
+        return describe_splits(data, samples=samples)
 
 
 def objective(cfg: DictConfig, task: Task | None = None) -> tuple[str, str]:

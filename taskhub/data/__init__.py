@@ -17,6 +17,9 @@ _HOME = {
     "dataset_kwargs": "configs",
     "memory_data": "memory", "register_data": "memory", "release_data": "memory",
     "safe_unpickle": "safe_unpickle", "SafeUnpickler": "safe_unpickle",
+    "DataDescription": "description", "SplitDescription": "description", "Sample": "description",
+    "describe_splits": "description", "describe_dataset": "description", "class_counts": "description",
+    "file_keys": "description", "row_keys": "description", "spread_indices": "description",
 }
 __all__ = sorted(_HOME)
 

@@ -43,6 +43,10 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
         with locked(run_dir, enabled=distributed.is_main()):  # one run per run directory
             if cfg.get("mode", "fit") == "eval":
                 return evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
+            if cfg.get("mode") == "datacheck":  # taskhub data check: build the splits, check them, no training
+                from taskhub.datacheck.core import check_job
+
+                return check_job(cfg, run_dir, choices)
             return fit_and_test(cfg, run_dir, device, overrides, choices)
     finally:
         if is_distributed:
