@@ -88,6 +88,10 @@ def describe_splits(data: Any, samples: int = 16) -> DataDescription:
     for split in SPLITS:
         ds = getattr(data, split, None)
         out.splits[split] = None if ds is None else describe_dataset(ds, names, split)
+        declared = (info.get("files") or {}).get(split) if isinstance(info.get("files"), dict) else None
+        described = out.splits[split]
+        if described is not None and declared and len(declared) == described.examples and not described.names:
+            described.names = [str(f) for f in declared]  # the builder's file list names the examples
     train = getattr(data, "train", None)
     if train is not None and samples:
         out.samples = image_samples(train, names, samples)
