@@ -19,7 +19,7 @@ from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryConf
                                          MulticlassF1Score)
 
 from taskhub import Run, Task, UserError
-from taskhub.data import BadInputs, InMemoryDataset, Splits, build_splits, require_file
+from taskhub.data import BadInputs, DataDescription, InMemoryDataset, Splits, build_splits, require_file
 from taskhub.plots import curve_metrics, plot_classification, plot_predicted_vs_actual
 from taskhub_tabular.encoding import Encoder
 
@@ -191,6 +191,11 @@ class TabularTask(Task):
         from taskhub_tabular.export import export_spec
 
         return export_spec(self, model, batch)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_tabular.data_check import describe
+
+        return describe(self, data, samples)
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:

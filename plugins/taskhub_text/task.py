@@ -16,7 +16,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from taskhub import Run, Task, UserError
-from taskhub.data import Splits, build_splits
+from taskhub.data import DataDescription, Splits, build_splits
 from taskhub_text import defaults
 from taskhub_text.readers import Examples
 from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
@@ -277,6 +277,11 @@ class TextTask(Task):
         from taskhub_text.export import load_bundle_state
 
         load_bundle_state(self, state, folder)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_text.data_check import describe
+
+        return describe(self, data, samples)
 
 
 def _label_order(label: str) -> tuple[int, float | str]:

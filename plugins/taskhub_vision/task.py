@@ -12,7 +12,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from taskhub import Run, Task, UserError
-from taskhub.data import Splits, build_splits
+from taskhub.data import DataDescription, Splits, build_splits
 from taskhub_vision.predict_inputs import as_images, to_tensor
 
 #: dataset settings the task reads itself (the builder never sees them)
@@ -164,6 +164,11 @@ class VisionTask(Task):
         from taskhub_vision.export import export_spec
 
         return export_spec(self, model, batch)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_vision.data_check import describe
+
+        return describe(self, data, samples)
 
 
 def _augmentation(specs: list[dict]) -> Any:
