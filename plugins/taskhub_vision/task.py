@@ -14,6 +14,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
 from taskhub_vision.predict_inputs import as_images, to_tensor
+from taskhub_vision.plots import classification_curves
 
 #: dataset settings the task reads itself (the builder never sees them)
 TASK_KEYS = ("augment", "mean", "std")
@@ -109,6 +110,7 @@ class VisionTask(Task):
             "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
             "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
             "confusion_matrix": MulticlassConfusionMatrix(num_classes=n),
+            **classification_curves(n),  # ROC and PR curves for the run directory's plots
         })
 
     # --- steps ----------------------------------------------------------------------------
@@ -143,13 +145,11 @@ class VisionTask(Task):
 
     # --- artefacts and state --------------------------------------------------------------
     def plots(self, run: Run) -> None:
-        for split in ("test", "val"):
-            matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
-            if matrix is not None:
-                from taskhub.plots import plot_confusion_matrix
+        """Confusion matrices, per-class scores, ROC and PR curves, and the most confidently wrong
+        test images (validation when there is no test split)."""
+        from taskhub_vision.plots import draw
 
-                plot_confusion_matrix(run.dir / "confusion_matrix.png", matrix, self.labels, title=f"{split} confusion matrix")
-                return
+        draw(run, self)
 
     def state_dict(self) -> dict[str, Any]:
         return {"labels": self.labels, "channels": self.channels, "image_size": list(self.image_size),

@@ -118,3 +118,12 @@ def test_augmentation_from_config_streams_through_loader(tmp_path):
                        f"dataset.augment=[{{_target_: {__name__}.CountingFlip}}]")
     assert summary["epochs"] == 1
     assert CountingFlip.calls == 240  # every training image once (80% of 300), never val or test
+
+
+def test_run_directory_has_the_classification_plots(trained):
+    from taskhub.testing import assert_picture
+
+    run_dir, _ = trained
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "per_class_scores.png",
+                 "roc_curves.png", "pr_curves.png", "most_confident_errors.png", "learning_curves.png"):
+        assert_picture(run_dir / name)
