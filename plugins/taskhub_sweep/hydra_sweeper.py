@@ -156,7 +156,7 @@ class OptunaSweeper(Sweeper):
             if finished >= n_trials:
                 break
             if not batch:  # the rest of the budget is running elsewhere: wait for it (or for it to go stale)
-                time.sleep(float(heartbeat.interval or 1))
+                time.sleep(min(2.0, float(heartbeat.interval or 1)))
                 continue
             overrides = [[*space.fixed, *search.as_overrides(t.params), *threads,
                           f"sweep.trial={t.number}", f"sweep.study_name={name}", f"sweep.storage='{url}'",
