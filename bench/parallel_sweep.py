@@ -7,8 +7,8 @@ two cores without oversubscribing them. The server is a real PostgreSQL started 
 (Debian's ``postgresql`` package, as the tests start it: ``tests/sweep/pg_server.py``). Reported:
 wall-clock seconds from the first launch to the last exit (median of the repeats, interleaved
 1-worker / 2-worker), the ratio 2 workers / 1 worker, trials per minute, and the best
-``val/accuracy`` of each study (a random sampler with one seed per study, so both configurations
-draw comparable learning rates; "within noise" is judged against the spread over repeats).
+``val/accuracy`` of each study (a random sampler over one log-uniform range; every worker of a shared
+study draws with its own seed, so "within noise" is judged against the spread over repeats).
 Usage: python bench/parallel_sweep.py [--repeats 3] [--trials 8] [overrides...]
 """
 from __future__ import annotations
