@@ -18,6 +18,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
 from taskhub_text import defaults
+from taskhub_text.plots import classification_curves
 from taskhub_text.readers import Examples
 from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
 
@@ -202,6 +203,7 @@ class TextTask(Task):
             "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
             "f1_macro": MulticlassF1Score(num_classes=n, average="macro"),
             "confusion_matrix": MulticlassConfusionMatrix(num_classes=n),
+            **classification_curves(n),  # ROC and PR curves for the run directory's plots
         })
 
     # --- steps ----------------------------------------------------------------------------
@@ -241,18 +243,14 @@ class TextTask(Task):
 
     # --- artefacts and state --------------------------------------------------------------
     def plots(self, run: Run) -> None:
-        """The tokenizer and labels beside the checkpoints (what predict needs), and a confusion matrix."""
+        """The tokenizer and labels beside the checkpoints (what predict needs); confusion matrices,
+        per-class scores, ROC and PR curves and the most confidently wrong texts (most_confident_errors.md)."""
+        from taskhub_text.plots import draw
+
         if self.tokenizer is not None:
             self.tokenizer.save(Path(run.dir) / "tokenizer.json")
         (Path(run.dir) / "labels.json").write_text(json.dumps(self.labels, indent=1) + "\n")
-        for split in ("test", "val"):
-            matrix = run.results.get(split, {}).get(f"{split}/confusion_matrix")
-            if matrix is not None:
-                from taskhub.plots import plot_confusion_matrix
-
-                plot_confusion_matrix(Path(run.dir) / "confusion_matrix.png", matrix, self.labels,
-                                      title=f"{split} confusion matrix")
-                return
+        draw(run, self)
 
     def state_dict(self) -> dict[str, Any]:
         return {"labels": list(self.labels), "tokenizer": self.tokenizer.to_json() if self.tokenizer else None,

@@ -13,8 +13,8 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
-from taskhub_vision.predict_inputs import as_images, to_tensor
 from taskhub_vision.plots import classification_curves
+from taskhub_vision.predict_inputs import as_images, to_tensor
 
 #: dataset settings the task reads itself (the builder never sees them)
 TASK_KEYS = ("augment", "mean", "std")

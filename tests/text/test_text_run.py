@@ -86,7 +86,7 @@ def test_csv_dataset_end_to_end_and_eval(tmp_path):
     summary = run_task("text", tmp_path / "run", "dataset=csv", f"dataset.train={tmp_path / 'train.csv'}",
                        f"dataset.test={tmp_path / 'test.csv'}", "dataset.text_columns=review",
                        "dataset.label_column=sentiment", "dataset.batch_size=16", "optimizer.lr=0.005",
-                       "trainer.max_epochs=4", *FAST)
+                       "scheduler=null", "trainer.max_epochs=4", *FAST)  # a constant rate for 4 short epochs
     assert summary["dataset"] == "csv" and summary["test/accuracy"] > 0.75
     assert read_summary(tmp_path / "run")["test/accuracy"] == summary["test/accuracy"]
     result = cli("eval", f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.pt'}", f"hydra.run.dir={tmp_path / 'eval'}",
@@ -110,3 +110,17 @@ def test_every_model_trains(tmp_path, model):
     summary = run_task("text", tmp_path / "run", f"model={model}", "dataset.num_samples=600", "trainer.max_epochs=1",
                        *extra, *FAST)
     assert summary["model"] == model and 0.0 <= summary["test/accuracy"] <= 1.0
+
+
+def test_run_directory_has_the_classification_plots(trained):
+    from taskhub.testing import assert_picture
+
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "per_class_scores.png",
+                 "roc_curves.png", "pr_curves.png", "learning_curves.png"):
+        assert_picture(trained / name)
+    table = (trained / "most_confident_errors.md").read_text().splitlines()
+    assert table[0].startswith("# text / lstm / reviews: most confidently wrong test texts")
+    assert table[2] == "| # | text | true | predicted | probability |"
+    for row in table[4:]:  # each error: a real text, two different known labels, a probability
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert len(cells[1]) > 3 and cells[2] != cells[3] and 0 < float(cells[4]) <= 1
