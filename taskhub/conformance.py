@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 import pytest
 
 from taskhub.errors import UserError
+from taskhub.hookspecs import hookimpl
+from taskhub.run_state import Run
 
 
 def compose(task: str, *overrides: str) -> Any:
@@ -79,6 +81,15 @@ def _equal_state(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_equal_state(x, y) for x, y in zip(a, b))
     return bool(a == b)
+
+
+class _StopAfterFirstEpoch:
+    """Ends a run after its first epoch, as an interruption at an epoch boundary would."""
+
+    @hookimpl
+    def on_epoch_end(self, run: Run, epoch: int, metrics: dict[str, float]) -> None:
+        if epoch == 1:
+            run.should_stop = True
 
 
 class PluginConformance:
@@ -258,8 +269,16 @@ class PluginConformance:
     def test_resume_equals_an_uninterrupted_run(self, trained: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
         if self.epochs < 2:
             pytest.skip("epochs < 2: nothing to interrupt")
+        from taskhub.plugins import get_host
+
         run_dir = tmp_path / "resumed"
-        self._run(run_dir, "trainer.max_epochs=1")
+        pm = get_host().pm
+        # Interrupted after epoch 1 with the very same config (schedules sized for the whole run).
+        pm.register(_StopAfterFirstEpoch(), name="conformance-interrupt")
+        try:
+            self._run(run_dir, f"trainer.max_epochs={self.epochs}")
+        finally:
+            pm.unregister(name="conformance-interrupt")
         resumed = self._run(run_dir, f"trainer.max_epochs={self.epochs}", "trainer.resume=auto")
         _, straight = trained
         assert resumed["epochs"] == straight["epochs"]
