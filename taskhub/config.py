@@ -25,7 +25,10 @@ from taskhub.plugins import Host
 
 HOST_CONFIGS = "taskhub.configs"
 #: Config groups a user selects with ``group=option`` (checked before composition).
-CHECKED_GROUPS = ("task", "model", "dataset", "optimizer", "scheduler", "trainer", "experiment", "debug", "sweep")
+CHECKED_GROUPS = ("task", "model", "dataset", "optimizer", "scheduler", "trainer", "experiment", "debug", "sweep",
+                  "logger")
+#: groups whose value is a list of options (``logger=[csv,tensorboard]``)
+LIST_GROUPS = ("logger",)
 _PLAIN = re.compile(r"^[\w./-]+(,[\w./-]+)*$")
 #: The working directory's config folder that joins every run's search path (Hydra users keep
 #: their experiments in ``./configs/experiment``).
@@ -120,6 +123,10 @@ def check_choices(overrides: list[str], packages: list[str], task: str, dirs: Se
         if group not in CHECKED_GROUPS or override.is_delete():
             continue
         raw = override.input_line.partition("=")[2]
+        if group in LIST_GROUPS and raw.startswith("[") and raw.endswith("]"):
+            raw = raw[1:-1].replace(" ", "")  # logger=[csv,tensorboard]: each must exist
+            if not raw:
+                continue
         if raw in ("null", "") or not _PLAIN.match(raw):
             continue  # null, or a sweep function such as choice(...): Hydra checks each value
         files = group_files(packages, group, dirs)

@@ -83,3 +83,9 @@ def test_zsh_script_and_unknown_shell(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["completion", "fish"])  # argparse: usage and "invalid choice", status 2
     assert exit_.value.code == 2
+
+
+def test_a_logger_typo_is_one_line_with_a_suggestion(tmp_path, capsys):
+    assert main(["run", "task=tabular", "logger=[csv,tensorbord]", f"hydra.run.dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown logger 'tensorbord'" in err[0] and "did you mean 'tensorboard'" in err[0]
