@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MetricCollection
 
 from taskhub import Task, UserError
-from taskhub.data import Splits, build_splits
+from taskhub.data import DataDescription, Splits, build_splits
 from taskhub_detection.data import DetectionDataset
 from taskhub_detection.predict_inputs import as_images
 
@@ -147,8 +147,12 @@ class DetectionTask(Task):
 
     # --- artefacts and state --------------------------------------------------------------
     def plots(self, run: Run) -> None:
+        """per_class_ap.json; precision-recall per class at IoU 0.5, validation images with predicted
+        and true boxes, and boxes per class in each split (see taskhub_detection.plots)."""
+        from taskhub_detection.plots import draw
+
         self._per_class(run)
-        self._val_pictures(run)
+        draw(run, self, as_float)
 
     def _per_class(self, run: Run) -> None:
         rows = {}
@@ -159,25 +163,6 @@ class DetectionTask(Task):
                                for c, ap in zip(table[0].tolist(), table[1].tolist())}
         if rows:
             (run.dir / "per_class_ap.json").write_text(json.dumps(rows, indent=2) + "\n")
-
-    @torch.inference_mode()
-    def _val_pictures(self, run: Run) -> None:
-        """A few validation images, predicted boxes (left) beside the true ones (right)."""
-        from taskhub_detection.draw import draw, save_png, side_by_side
-
-        dataset = run.data.val if run.data else None
-        count = int(self.cfg.task.get("plot_images", 4))
-        if dataset is None or not count:
-            return
-        model = run.model.eval()
-        threshold = float(self.cfg.task.get("score_threshold", 0.3))
-        for i in range(min(count, len(dataset))):
-            image, tgt = dataset.load(i)
-            pred = model(as_float([image.to(run.device)]))[0]
-            keep = pred["scores"] >= threshold
-            left = draw(image, pred["boxes"][keep], pred["labels"][keep].tolist(), self.labels, pred["scores"][keep].tolist())
-            right = draw(image, tgt["boxes"], tgt["labels"].tolist(), self.labels)
-            save_png(side_by_side(left, right), run.dir / "val_boxes" / f"{i:02d}.png")
 
     def state_dict(self) -> dict[str, Any]:
         return {"labels": list(self.labels)}
@@ -194,4 +179,9 @@ class DetectionTask(Task):
         from taskhub_detection.export import bundle_model
 
         return bundle_model(self, network)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_detection.data_check import describe
+
+        return describe(self, data, samples)
 

@@ -30,13 +30,16 @@ def test_default_model_learns_on_builtin_data(trained: Path) -> None:
     assert "test/per_class" not in summary and "test/classes" not in summary
 
 
-def test_run_dir_has_per_class_ap_and_side_by_side_pictures(trained: Path) -> None:
+def test_run_dir_has_per_class_ap_and_the_detection_plots(trained: Path) -> None:
+    from taskhub.testing import assert_picture
+
     per_class = json.loads((trained / "per_class_ap.json").read_text())
     assert set(per_class["test"]) == {"circle", "square", "triangle", "cross"}
-    pictures = sorted((trained / "val_boxes").glob("*.png"))
-    assert len(pictures) == 2
-    with Image.open(pictures[0]) as img:
-        assert img.size == (96 * 2 + 4, 96)  # predicted | true
+    for name in ("pr_curves.png", "label_distribution.png", "learning_curves.png"):
+        assert_picture(trained / name)
+    # Two validation images (task.plot_images=2), predicted | true, each panel at least 512 px.
+    assert_picture(trained / "val_boxes.png", min_size=(2 * 512, 2 * 512))
+    assert not (trained / "val_boxes").exists()
 
 
 def test_predict_writes_json_lines_and_drawn_pngs(trained: Path, tmp_path: Path) -> None:
