@@ -310,6 +310,8 @@ def image_grid_with_boxes(path: Path, images: list[Any], captions: list[str], bo
                           box_labels: list[list[str]], title: str, columns: int = 3, panel_inches: float = 4.0) -> None:
     """Like :func:`image_grid`, with boxes (``[x1, y1, x2, y2]`` in pixels) and their labels drawn
     on each image; panels are large enough to read the labels."""
+    import zlib
+
     import numpy as np
     from matplotlib.patches import Rectangle
 
@@ -331,7 +333,7 @@ def image_grid_with_boxes(path: Path, images: list[Any], captions: list[str], bo
         x = (x - low) / (high - low) if high > low else x * 0
         ax.imshow(x, cmap="gray" if x.ndim == 2 else None)
         for (x1, y1, x2, y2), name in zip(bxs, names):
-            colour = colours(hash(name) % 10)
+            colour = colours(zlib.crc32(name.encode()) % 10)  # one colour per label, in every picture
             ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, linewidth=2))
             ax.text(x1, y1, name, color="white", fontsize=8, va="bottom", bbox={"facecolor": colour, "pad": 1, "lw": 0})
         ax.set_title(caption, fontsize=9)

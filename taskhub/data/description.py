@@ -71,6 +71,8 @@ class DataDescription:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     classification: bool = True
+    #: lengths for which 0 is normal (``"boxes per image"``: negatives), not reported as empty items
+    zero_ok: list[str] = field(default_factory=list)
 
 
 def describe_splits(data: Any, samples: int = 16) -> DataDescription:

@@ -97,9 +97,9 @@ def class_problems(desc: DataDescription) -> list[str]:
         return []
     problems: list[str] = []
     seen = {k for k, v in train.counts.items() if v > 0}
-    if train.count_unit == "examples" and train.counts:
+    if train.counts:
         empty = [c for c in (desc.labels or list(train.counts)) if c not in seen]
-        problems += [f"class '{c}' has no training examples: add some or remove the class" for c in empty[:10]]
+        problems += [f"class '{c}' has no training {train.count_unit}: add some or remove the class" for c in empty[:10]]
         if len(empty) > 10:
             problems.append(f"... and {len(empty) - 10} more classes without training examples")
     for name, d in present.items():
@@ -197,7 +197,7 @@ def unusual_lengths(desc: DataDescription) -> list[str]:
             if not values:
                 continue
             median = statistics.median(values)
-            empty = [i for i, v in enumerate(values) if v <= 0]
+            empty = [i for i, v in enumerate(values) if v <= 0] if key not in desc.zero_ok else []
             long = [i for i, v in enumerate(values) if median > 0 and v > 10 * median]
             if empty:
                 out.append(f"{len(empty)} {name} items have {key} 0: {_first([d.name(name, i) for i in empty])}")
