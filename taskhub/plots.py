@@ -343,7 +343,8 @@ def image_grid_with_boxes(path: Path, images: list[Any], captions: list[str], bo
 
 
 def plot_spectrograms(path: Path, waves: list[Any], sample_rate: int | list[int], captions: list[str], title: str) -> None:
-    """Log-magnitude spectrograms (time in seconds, frequency in Hz) of a few clips, each with a colour bar."""
+    """Log-magnitude spectrograms (time in seconds, frequency in Hz) of a few clips, each with a colour
+    bar. A 2-D input is taken as features already computed, (frames, bins) at ``sample_rate`` frames per second."""
     import numpy as np
 
     plt = _pyplot()
@@ -351,15 +352,22 @@ def plot_spectrograms(path: Path, waves: list[Any], sample_rate: int | list[int]
     rates = sample_rate if isinstance(sample_rate, list) else [sample_rate] * n
     fig, axes = plt.subplots(n, 1, figsize=(8, 2.4 * n + 0.6), squeeze=False)
     for ax, wave, rate, caption in zip(axes[:, 0], waves, rates, captions):
-        w = torch.as_tensor(wave, dtype=torch.float32).reshape(-1)
-        n_fft = 400 if rate >= 8000 else 128
-        spec = torch.stft(w, n_fft=n_fft, hop_length=n_fft // 4, window=torch.hann_window(n_fft),
-                          return_complex=True).abs().clamp_min(1e-6).log10().mul(20).numpy() if len(w) >= n_fft else np.zeros((1, 1))
-        extent = (0.0, len(w) / rate, 0.0, rate / 2)
-        im = ax.imshow(spec, origin="lower", aspect="auto", extent=extent, cmap="magma")
-        fig.colorbar(im, ax=ax, label="dB")
+        w = torch.as_tensor(wave, dtype=torch.float32)
+        if w.dim() == 2:  # already features, (frames, bins) at ``rate`` frames per second: drawn as they are
+            im = ax.imshow(w.T.numpy(), origin="lower", aspect="auto", cmap="magma",
+                           extent=(0.0, w.shape[0] / rate, 0, w.shape[1]))
+            fig.colorbar(im, ax=ax, label="feature value")
+            ax.set_ylabel("feature bin")
+        else:
+            w = w.reshape(-1)
+            n_fft = 400 if rate >= 8000 else 128
+            spec = torch.stft(w, n_fft=n_fft, hop_length=n_fft // 4, window=torch.hann_window(n_fft),
+                              return_complex=True).abs().clamp_min(1e-6).log10().mul(20).numpy() \
+                if len(w) >= n_fft else np.zeros((1, 1))
+            im = ax.imshow(spec, origin="lower", aspect="auto", extent=(0.0, len(w) / rate, 0.0, rate / 2), cmap="magma")
+            fig.colorbar(im, ax=ax, label="dB")
+            ax.set_ylabel("Hz")
         ax.set_xlabel("seconds")
-        ax.set_ylabel("Hz")
         ax.set_title(caption[:90], fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()

@@ -26,7 +26,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from taskhub import Task, UserError
-from taskhub.data import BadInputs, Splits, build_splits, expand_paths
+from taskhub.data import BadInputs, DataDescription, Splits, build_splits, expand_paths
 from taskhub_speech.audio import AUDIO_SUFFIXES, BadAudio, FeatureConfig, Featurizer, read_audio, resample, spec_augment
 from taskhub_speech.batching import BucketDataset, Example, collate
 from taskhub_speech.datasets import Utterance
@@ -310,4 +310,9 @@ class SpeechTask(Task):
         from taskhub_speech.export import export_spec
 
         return export_spec(self, model, batch)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_speech.data_check import describe
+
+        return describe(self, data, samples)
 
