@@ -86,7 +86,7 @@ def test_csv_dataset_end_to_end_and_eval(tmp_path):
     summary = run_task("text", tmp_path / "run", "dataset=csv", f"dataset.train={tmp_path / 'train.csv'}",
                        f"dataset.test={tmp_path / 'test.csv'}", "dataset.text_columns=review",
                        "dataset.label_column=sentiment", "dataset.batch_size=16", "optimizer.lr=0.005",
-                       "scheduler=null", "trainer.max_epochs=4", *FAST)  # a constant rate for 4 short epochs
+                       "~scheduler", "trainer.max_epochs=4", *FAST)  # a constant rate for 4 short epochs
     assert summary["dataset"] == "csv" and summary["test/accuracy"] > 0.75
     assert read_summary(tmp_path / "run")["test/accuracy"] == summary["test/accuracy"]
     result = cli("eval", f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.pt'}", f"hydra.run.dir={tmp_path / 'eval'}",
