@@ -17,7 +17,9 @@ batches by slicing the same in-memory tensors with a seeded permutation, so only
 Models: ``cnn``, the original spec's CNN (Conv 32 3x3, ReLU, MaxPool 2, Dense 128, Dense 10) on
 MNIST (54,000 training images, batch 32: 1,688 steps; 6,000 validation images), Adam 1e-3;
 ``lstm``, Lightning's ``ParityModuleRNN`` (LSTM 10->20, Linear 20->5, sequences of 100 steps,
-MSE on ``AverageDataset``-style random data), batch 30, Adam 0.02.
+MSE on ``AverageDataset``-style random data), batch 30, Adam 0.02; ``tiny`` (not in the default
+list), Linear 10->1 on random data, batch 30: a near-empty step, so the difference in ms/step is
+the engine's own per-step Python work.
 "Whole run per step" is fit start to the end of the last checkpoint (hand-written: end of the
 loop) divided by the steps: it includes validation and checkpoints where the loop has them.
 
@@ -69,6 +71,11 @@ class ParityRNN(nn.Module):
 def parity_rnn() -> nn.Module:
     torch.manual_seed(0)
     return ParityRNN()
+
+
+def tiny_linear() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Linear(10, 1)
 
 
 def mnist_tensors(root: Path) -> dict[str, dict[str, torch.Tensor]]:
@@ -237,6 +244,11 @@ def main() -> int:
                 print(f"skipping cnn: MNIST not found under {args.root} (expected MNIST/raw/*.gz)", file=sys.stderr)
                 continue
             setups.append(Setup("cnn", spec_cnn, mnist_tensors(args.root), 32, 1e-3, "ce"))
+        elif name == "tiny":  # a near-empty step: the difference to the loop is the engine's own per-step work
+            setups.append(Setup("tiny", tiny_linear, {"train": {"x": torch.randn(30 * args.steps, 10),
+                                                                "y": torch.randn(30 * args.steps, 1)},
+                                                      "val": {"x": torch.randn(300, 10), "y": torch.randn(300, 1)}},
+                                30, 1e-3, "mse"))
         elif name == "lstm":
             setups.append(Setup("lstm", parity_rnn, {"train": average_tensors(30 * args.steps),
                                                       "val": average_tensors(300)}, 30, 0.02, "mse"))

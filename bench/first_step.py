@@ -17,6 +17,14 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 
+PROFILE = None
+if os.environ.get("TASKHUB_BENCH_PROFILE"):
+    import cProfile
+
+    PROFILE = cProfile.Profile()
+    PROFILE.enable()
+
+
 def main() -> None:
     import taskhub
     import taskhub.cli
@@ -40,6 +48,9 @@ def main() -> None:
         @taskhub.hookimpl
         def on_train_batch_end(self, run, step, loss) -> None:  # type: ignore[no-untyped-def]
             marks["first_step"] = time.time()
+            if PROFILE is not None:  # TASKHUB_BENCH_PROFILE=FILE: cProfile stats of the whole start-up
+                PROFILE.disable()
+                PROFILE.dump_stats(os.environ["TASKHUB_BENCH_PROFILE"])
             print(json.dumps({"spawned": float(os.environ.get("TASKHUB_BENCH_SPAWNED", marks["interpreter"])),
                               **marks}), flush=True)
             os._exit(0)
