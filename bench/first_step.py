@@ -4,7 +4,8 @@ Prints one JSON line of wall-clock times (``time.time()``; the parent passes the
 started this process in ``TASKHUB_BENCH_SPAWNED``) and exits at the first optimizer step:
 interpreter start, imports, plugin load, Hydra composition (from ``register_hydra_plugins``, called
 just before Hydra composes), the task's data build (``taskhub.data.build_splits``), fit start
-(model, optimizer, run directory) and the first step. Usage: python bench/first_step.py task=vision ...
+(model, optimizer, run directory), the on_fit_start hooks (manifest, data check, loggers) and the
+first step. Usage: python bench/first_step.py task=vision ...
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def main() -> None:
         def register_hydra_plugins(self) -> None:
             marks.setdefault("hydra_start", time.time())
 
-        @taskhub.hookimpl
+        @taskhub.hookimpl(tryfirst=True)
         def on_fit_start(self, run) -> None:  # type: ignore[no-untyped-def]
             marks["fit_start"] = time.time()
 
@@ -64,6 +65,12 @@ def main() -> None:
         finally:
             marks["data_end"] = time.time()
 
+    class FitHooksDone:
+        @taskhub.hookimpl(trylast=True)
+        def on_fit_start(self, run) -> None:  # type: ignore[no-untyped-def]
+            marks["fit_hooks_done"] = time.time()
+
+    host.pm.register(FitHooksDone(), name="bench-first-step-hooks")
     taskhub.data.build_splits = timed_build_splits  # task modules import it lazily, after this line
     host.pm.register(Clock(), name="bench-first-step")
     taskhub.cli.main(["run", *sys.argv[1:]])

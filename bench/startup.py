@@ -38,7 +38,8 @@ FIRST_STEP_TARGET = 2.0
 PHASES = (("interpreter", "spawned", "interpreter"), ("imports", "interpreter", "imports"),
           ("plugin load", "imports", "plugins"), ("Hydra composition", "hydra_start", "data_start"),
           ("data build", "data_start", "data_end"), ("model, optimizer, run dir", "data_end", "fit_start"),
-          ("first step", "fit_start", "first_step"))
+          ("on_fit_start hooks (manifest, data check)", "fit_start", "fit_hooks_done"),
+          ("first step", "fit_hooks_done", "first_step"))
 
 
 def first_step(workdir: Path) -> dict[str, float]:
