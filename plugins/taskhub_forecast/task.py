@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
 from taskhub import Run, Task, UserError
-from taskhub.data import InMemoryDataset, Splits, build_splits, require_file
+from taskhub.data import DataDescription, InMemoryDataset, Splits, build_splits, require_file
 from taskhub_forecast.datasets import Series, from_frame
 from taskhub_forecast.metrics import RelativeMAE
 from taskhub_forecast.windows import make_windows, seasonal_naive, window_starts
@@ -194,6 +194,11 @@ class ForecastTask(Task):
         from taskhub_forecast.export import export_spec
 
         return export_spec(self, model, batch)
+
+    def describe_data(self, data: Splits, samples: int = 16) -> DataDescription:  # for taskhub data check
+        from taskhub_forecast.data_check import describe
+
+        return describe(self, data, samples)
 
 
 def _as_series_list(inputs: Any) -> list[Any]:

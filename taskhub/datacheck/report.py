@@ -95,6 +95,8 @@ def draw(out_dir: Path, title: str, desc: DataDescription) -> list[Path]:
         written.append(path)
     keys = sorted({k for d in present.values() for k in d.lengths})
     for key in keys:
+        if all(len(d.lengths.get(key, [])) <= 1 for d in present.values()):
+            continue  # one value per split (a series' length): the table says it
         path = out_dir / f"data_{_slug(key)}.png"
         plots.plot_histogram(path, {n: d.lengths.get(key, []) for n, d in present.items()}, f"{title}: {key}", key)
         written.append(path)
@@ -138,7 +140,8 @@ def summary_lines(summary: dict[str, Any], classes: int = 8) -> list[str]:
                 text += f"; {key if key == 'boxes' else 'per class'}: {shown}{more}"
         for key, stats in entry.items():
             if isinstance(stats, dict) and "median" in stats:
-                text += f"; {key} {stats['min']:g}..{stats['max']:g} (median {stats['median']:g})"
+                text += f"; {key} {stats['min']:g}" if stats["min"] == stats["max"] else \
+                    f"; {key} {stats['min']:g}..{stats['max']:g} (median {stats['median']:g})"
         lines.append(text)
     return lines
 
