@@ -68,6 +68,10 @@ class VisionTask(Task):
         found: dict[str, Any] = {}
 
         def surveyed() -> dict[str, Any]:
+            if not found and str(dataset.get("_target_")).endswith("image_csv.image_csv"):
+                from taskhub_vision.image_csv import survey_csv  # (a CSV lists its images: no folder scan)
+
+                found.update(survey_csv(dataset))
             if not found:
                 found.update(survey(dataset.get("root"), int(dataset.get("seed") or 0)))
             return found
