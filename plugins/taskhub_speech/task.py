@@ -284,17 +284,21 @@ class SpeechTask(Task):
 
     # --- artefacts and state --------------------------------------------------------------
     def plots(self, run: Run) -> None:
-        from taskhub_speech.plots import plot_spectrogram, write_worst
+        """worst_utterances.md (with word alignments), error_by_length.png and the worst utterance's
+        spectrogram and CTC posteriors (spectrogram.png), on the test split (else validation)."""
+        from taskhub_speech.plots import plot_error_by_length, plot_spectrogram, run_title, write_worst
 
+        title = run_title(run, self)
         for split in ("test", "val"):
             rows = run.results.get(split, {}).get(f"{split}/utterances")
             if not rows:
                 continue
-            write_worst(run.dir / "worst_utterances.md", rows, int(self.cfg.task.get("worst", 20)), split)
+            write_worst(run.dir / "worst_utterances.md", rows, int(self.cfg.task.get("worst", 20)), split, title)
+            plot_error_by_length(run.dir / "error_by_length.png", rows, split, title)
             dataset = self._data.get(split)
             if dataset is not None:
                 example = next((e for e in dataset.examples if e.id == rows[0]["id"]), dataset.examples[0])
-                plot_spectrogram(run.dir / "spectrogram.png", example, run.model, self, rows[0])
+                plot_spectrogram(run.dir / "spectrogram.png", example, run.model, self, rows[0], title)
             return
 
     def state_dict(self) -> dict[str, Any]:

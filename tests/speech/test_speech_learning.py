@@ -80,3 +80,27 @@ def test_fsdd_real_recordings(tmp_path):
     summary = run_task("speech", tmp_path / "run", "dataset=fsdd", f"dataset.root={root}", "model=cnn",
                        "trainer.max_epochs=6", "trainer.num_threads=1")
     assert summary["test/wer"] < 0.3, summary
+
+
+def test_run_directory_has_the_speech_plots(trained):
+    from taskhub.testing import assert_picture
+    from taskhub_speech.metrics import edit_distance
+
+    run_dir, _ = trained
+    for name in ("error_by_length.png", "spectrogram.png", "learning_curves.png"):
+        assert_picture(run_dir / name)
+    lines = (run_dir / "worst_utterances.md").read_text().splitlines()
+    assert lines[0].startswith("# speech / cnn / dtmf: worst-recognized test utterances (20 of ")
+    header = lines.index("| rank | id | CER | WER | reference | hypothesis | S | D | I | alignment |")
+    totals = [0, 0, 0]
+    for row in lines[header + 2:]:
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        reference, hypothesis = ([] if c == "(empty)" else c.split() for c in cells[4:6])
+        s, d, i = map(int, cells[6:9])
+        # The counts are a minimal alignment: they add up to the word edit distance ...
+        assert s + d + i == edit_distance(hypothesis, reference)
+        # ... and account for every word on both sides.
+        assert len(reference) - s - d == len(hypothesis) - s - i >= 0
+        totals = [totals[0] + s, totals[1] + d, totals[2] + i]
+    assert sum(totals) > 0  # these are the worst utterances: some words are wrong
+    assert f"{totals[0]} substitutions, {totals[1]} deletions, {totals[2]} insertions" in lines[2]
