@@ -71,6 +71,8 @@ def candidates(line: str) -> list[str]:
         return []
     if verb == "completion":
         return [s + " " for s in ("bash", "zsh") if s.startswith(current)]
+    if verb == "data" and len(words) == 2:  # taskhub data check|...: the sub-verb first
+        return [s + " " for s in sub_verbs("data") if s.startswith(current)]
     task = next((w.partition("=")[2] for w in words[1:-1] if w.startswith("task=")), None)
     key, eq, value = current.partition("=")
     if eq:
@@ -92,6 +94,20 @@ def verbs() -> list[str]:
     names = [a for a in sub.choices if not a.startswith("_")]
     assert isinstance(sub, argparse._SubParsersAction)
     return sorted(set(names))
+
+
+def sub_verbs(verb: str) -> list[str]:
+    """The sub-commands of a plugin verb that has them (``taskhub data check``)."""
+    import argparse
+
+    from taskhub.cli import build_parser
+    from taskhub.plugins import get_host
+
+    parser, sub = build_parser()
+    get_host().hook.register_commands(subparsers=sub)
+    found = sub.choices.get(verb)
+    actions = [a for a in (found._actions if found else []) if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices) if actions else []
 
 
 def options(group: str, task: str | None) -> list[str]:

@@ -16,16 +16,21 @@ CHECK_HELP = ("taskhub data check task=NAME [dataset=NAME] [dataset.root=DIR ...
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """Adds ``data``; returns its sub-verbs, for other ``taskhub data`` commands to join."""
-    parser = subparsers.add_parser("data", help="look at a dataset before training: taskhub data check task=NAME ...",
-                                   description="Commands about datasets.")
-    verbs = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    """Adds ``data check`` (and ``data`` itself unless a plugin made it first, e.g. for
+    ``taskhub data convert``); returns the sub-verbs of ``data``, for other commands to join."""
+    parser = subparsers.choices.get("data")
+    if parser is None:
+        parser = subparsers.add_parser("data", help="look at a dataset before training: taskhub data check task=NAME ...",
+                                       description="Commands about datasets.")
+        parser.set_defaults(handler=lambda args: parser.print_help() or 1)
+    verbs = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if verbs is None:
+        verbs = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     check = verbs.add_parser("check", help="check a task's dataset and write data_report.md: "
                                            "taskhub data check task=NAME [overrides] [out=DIR]",
                              description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("overrides", nargs=argparse.REMAINDER, help="Hydra overrides, as for taskhub run")
     check.set_defaults(handler=handle_check)
-    parser.set_defaults(handler=lambda args: parser.print_help() or 1)
     return verbs
 
 
