@@ -124,3 +124,10 @@ def test_data_help(capsys):
             main(argv)
         assert exit_.value.code == 0
         assert "check" in capsys.readouterr().out
+
+
+def test_completion_offers_data_sub_verbs():
+    from taskhub.completion import candidates
+
+    assert "check " in candidates("taskhub data ")
+    assert candidates("taskhub data check ta") == ["task="]
