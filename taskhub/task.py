@@ -62,6 +62,9 @@ class Task:
     objective: ClassVar[tuple[str, str]] = ("val/loss", "min")
     #: the metric names this task reports (``test/<name>`` in summary.json), for ``taskhub plugins``.
     metrics: ClassVar[tuple[str, ...]] = ()
+    #: dataset settings the task reads itself (``augment``), not its dataset builder: the engine's
+    #: early check of dataset settings (unknown keys, wrong types) lets these through.
+    dataset_keys: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def objective_for(cls, cfg: DictConfig) -> tuple[str, str]:

@@ -45,6 +45,7 @@ class DetectionTask(Task):
 
     name = "detection"
     objective = ("val/map", "max")
+    dataset_keys = TASK_KEYS
     metrics = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_100")
 
     def __init__(self, cfg: DictConfig) -> None:

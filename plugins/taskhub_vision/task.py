@@ -31,6 +31,7 @@ class VisionTask(Task):
 
     name = "vision"
     objective = ("val/accuracy", "max")
+    dataset_keys = TASK_KEYS
     metrics = ("accuracy", "f1_macro", "confusion_matrix")
 
     def __init__(self, cfg: DictConfig) -> None:

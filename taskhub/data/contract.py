@@ -58,6 +58,13 @@ def build_splits(dataset_cfg: DictConfig, *, setting: str = "dataset", **extra: 
     from omegaconf import OmegaConf
 
     check_loader_settings(dataset_cfg, setting)
+    target = dataset_cfg.get("_target_")
+    if not target:
+        raise UserError(f"{setting} has no _target_: choose a dataset ({setting}=NAME)")
+    builder = builder_of(str(target))
+    # Names first: a typo (+dataset.rot=...) is named even when a required key is still unset.
+    names = [str(k) for k in dataset_cfg.keys() if str(k) not in LOADER_KEYS and not str(k).startswith("_")]
+    check_arguments(builder, {k: None for k in names}, setting)
     missing = sorted(k.removeprefix(f"{setting}.") for k in OmegaConf.missing_keys(dataset_cfg))
     missing = [k for k in missing if k.split(".")[0] not in LOADER_KEYS]
     if missing:
@@ -65,16 +72,40 @@ def build_splits(dataset_cfg: DictConfig, *, setting: str = "dataset", **extra: 
         raise UserError(f"{key} must be set for this dataset: pass {key}=...")
     data = OmegaConf.to_container(dataset_cfg, resolve=True)
     assert isinstance(data, dict)
-    target = data.get("_target_")
-    if not target:
-        raise UserError(f"{setting} has no _target_: choose a dataset ({setting}=NAME)")
-    builder = builder_of(str(target))
     kwargs = {k: v for k, v in data.items() if k not in LOADER_KEYS and not k.startswith("_")}
     check_arguments(builder, kwargs, setting)
     result = builder(**kwargs, **extra)
     if not isinstance(result, Splits):
         raise TypeError(f"dataset builder {target} returned {type(result).__name__}, not taskhub.data.Splits")
     return result
+
+
+def check_settings(dataset_cfg: DictConfig, setting: str = "dataset", own: tuple[str, ...] = ()) -> None:
+    """The checks :func:`build_splits` makes before it reads any data, for the engine to make before
+    ``Task.build_data``: loader settings, then every key's name and (set) value against the builder's
+    signature. A task that reads files before calling its builder still reports a typo first. ``own``:
+    keys the task reads itself (``Task.dataset_keys``); ``auto`` values are the task's to resolve.
+    Configs whose ``_target_`` is not importable are left to the task."""
+    from omegaconf import OmegaConf
+
+    check_loader_settings(dataset_cfg, setting)
+    target = dataset_cfg.get("_target_") if "_target_" in dataset_cfg else None
+    if not target:
+        return
+    try:
+        builder = builder_of(str(target))
+    except Exception:
+        return
+    try:
+        data = OmegaConf.to_container(dataset_cfg, resolve=True, throw_on_missing=False)
+    except Exception:  # an interpolation to an unset key: names only
+        data = {str(k): None for k in dataset_cfg.keys()}
+    assert isinstance(data, dict)
+    from taskhub.task import is_auto
+
+    kwargs = {k: (None if v == "???" or is_auto(v) else v) for k, v in data.items()
+              if k not in LOADER_KEYS and k not in own and not str(k).startswith("_")}
+    check_arguments(builder, kwargs, setting)
 
 
 def check_arguments(fn: Callable[..., Any], kwargs: dict[str, Any], setting: str) -> None:

@@ -23,6 +23,7 @@ from taskhub.engine.device import autocast_dtype, pick_device, seed_everything
 from taskhub.engine.loop import evaluate, fit, make_batches
 from taskhub.engine.progress import EpochProgress
 from taskhub.engine.run import Run, scalars, write_json
+from taskhub.data.contract import check_settings as check_dataset_settings
 from taskhub.errors import UserError
 from taskhub.tracking import manifest as tracking
 from taskhub.plugins import get_host
@@ -83,6 +84,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path, device: torch.device, overrides
     if ckpt is not None:
         task.restore_resolved(ckpt.get("auto", {}))
         task.load_state_dict(ckpt["task_state"])
+    check_dataset_settings(cfg.dataset, own=tuple(task.dataset_keys))  # typos and wrong types, before any data is read
     data = task.build_data("fit")
     model = task.build_model().to(device)
     run = Run(cfg=cfg, dir=run_dir, task=task, device=device, model=model, data=data,
@@ -272,6 +274,7 @@ def evaluate_checkpoint(cfg: DictConfig, run_dir: Path, device: torch.device, ov
     task = build_task(cfg)
     task.restore_resolved(ckpt.get("auto", {}))
     task.load_state_dict(ckpt["task_state"])
+    check_dataset_settings(cfg.dataset, own=tuple(task.dataset_keys))
     data = task.build_data("eval")
     model = task.build_model().to(device)
     model.load_state_dict(ckpt["model"])
