@@ -8,7 +8,7 @@ Time to first step: ``taskhub run task=vision`` (its default data, CPU) from pro
 first optimizer step (``bench/first_step.py``, which exits there), interleaved with the same
 ``import torch``; target ratio <= 2, with the breakdown (interpreter, imports, plugin load, Hydra
 composition, data build, model/optimizer/run directory, first step).
-Usage: python bench/startup.py [--repeats 5] [--no-first-step]
+Usage: python bench/startup.py [--repeats 5] [--no-first-step] [--task vision]
 """
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ PHASES = (("interpreter", "spawned", "interpreter"), ("imports", "interpreter", 
           ("first step", "fit_hooks_done", "first_step"))
 
 
-def first_step(workdir: Path) -> dict[str, float]:
-    """One ``taskhub run task=vision`` to its first training step: the phases' seconds."""
+def first_step(workdir: Path, task: str = "vision") -> dict[str, float]:
+    """One ``taskhub run task=TASK`` to its first training step: the phases' seconds."""
     import os
 
     env = {**os.environ, "TASKHUB_BENCH_SPAWNED": repr(time.time())}
-    out = subprocess.run([sys.executable, str(Path(__file__).with_name("first_step.py")), "task=vision",
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("first_step.py")), f"task={task}",
                           "trainer.device=cpu", "trainer.progress=none", f"hydra.run.dir={workdir / str(time.time_ns())}"],
                          check=True, capture_output=True, text=True, env=env).stdout
     marks = json.loads(out.strip().splitlines()[-1])
@@ -56,19 +56,19 @@ def first_step(workdir: Path) -> dict[str, float]:
     return phases
 
 
-def first_step_report(repeats: int) -> dict:
+def first_step_report(repeats: int, task: str = "vision") -> dict:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         seconds(COMMANDS["import torch"])
-        first_step(Path(tmp))  # warm-up
+        first_step(Path(tmp), task)  # warm-up
         torch_times, runs = [], []
         for _ in range(repeats):
             torch_times.append(seconds(COMMANDS["import torch"]))
-            runs.append(first_step(Path(tmp)))
+            runs.append(first_step(Path(tmp), task))
     phases = {name: round(statistics.median(r[name] for r in runs), 3) for name in runs[0]}
     ratio = statistics.median(r["total"] / t for r, t in zip(runs, torch_times))
-    return {"import torch": round(statistics.median(torch_times), 3), "phases_median_seconds": phases,
+    return {"task": task, "import torch": round(statistics.median(torch_times), 3), "phases_median_seconds": phases,
             "ratio_to_import_torch": round(ratio, 3), "target": FIRST_STEP_TARGET, "met": ratio <= FIRST_STEP_TARGET}
 
 
@@ -76,6 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-first-step", action="store_true", help="only the listing commands")
+    parser.add_argument("--task", default="vision", help="the task whose first step is timed")
     args = parser.parse_args()
     for command in COMMANDS.values():  # warm-up: file cache, .pyc files
         seconds(command)
@@ -95,7 +96,7 @@ def main() -> int:
     if not args.no_first_step:
         import os
 
-        result["time_to_first_step"] = first_step_report(args.repeats)
+        result["time_to_first_step"] = first_step_report(args.repeats, args.task)
         result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     return 0 if result["met"] else 1
