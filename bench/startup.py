@@ -36,7 +36,9 @@ def seconds(command: list[str]) -> float:
 
 FIRST_STEP_TARGET = 2.0
 PHASES = (("interpreter", "spawned", "interpreter"), ("imports", "interpreter", "imports"),
-          ("plugin load", "imports", "plugins"), ("Hydra composition", "hydra_start", "data_start"),
+          ("plugin load", "imports", "plugins"),
+          ("launch imports (torch, Hydra)", "plugins", "hydra_start"),
+          ("Hydra composition, task module import", "hydra_start", "data_start"),
           ("data build", "data_start", "data_end"), ("model, optimizer, run dir", "data_end", "fit_start"),
           ("on_fit_start hooks (manifest, data check)", "fit_start", "fit_hooks_done"),
           ("first step", "fit_hooks_done", "first_step"))
