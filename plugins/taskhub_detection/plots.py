@@ -36,6 +36,10 @@ def _name(labels: list[str], index: int) -> str:
     return labels[index] if 0 <= index < len(labels) else str(index)
 
 
+def _boxes(n: int) -> str:
+    return f"{n} box" if n == 1 else f"{n} boxes"
+
+
 def plot_pr_curves(path: Path, results: dict[str, Any], split: str, labels: list[str], title: str) -> Path | None:
     """One precision-recall line per class at IoU 0.5 (from ``DetectionMAP``'s ``pr_50``), with the
     class's AP@0.5 in the legend; classes without a true box in the split are left out."""
@@ -111,9 +115,9 @@ def plot_val_boxes(run: Run, task: Any, title: str, count: int, threshold: float
         pred = model(as_float([image.to(run.device)]))[0]
         keep = pred["scores"] >= threshold
         _panel(axes[i][0], image, pred["boxes"][keep].cpu(), pred["labels"][keep].tolist(), task.labels,
-               f"val #{i} predicted: {int(keep.sum())} boxes (score >= {threshold:g})", pred["scores"][keep].tolist())
+               f"val #{i} predicted: {_boxes(int(keep.sum()))} (score >= {threshold:g})", pred["scores"][keep].tolist())
         _panel(axes[i][1], image, target["boxes"].cpu(), target["labels"].tolist(), task.labels,
-               f"val #{i} true: {len(target['boxes'])} boxes")
+               f"val #{i} true: {_boxes(len(target['boxes']))}")
     fig.suptitle(f"{title}: validation boxes, predicted (left) and true (right)", fontsize=13)
     fig.tight_layout()
     path = Path(run.dir) / "val_boxes.png"
@@ -145,7 +149,7 @@ def plot_label_distribution(run: Run, task: Any, title: str) -> Path | None:
         return None
     path = Path(run.dir) / "label_distribution.png"
     totals = ", ".join(f"{split} {sum(c.values()):,}" for split, c in counts.items())
-    plot_class_counts(path, counts, f"{title}: boxes per class ({totals})", unit="boxes")
+    plot_class_counts(path, counts, f"{title}: boxes per class\n({totals})", unit="boxes")
     return path
 
 
