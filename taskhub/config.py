@@ -93,6 +93,20 @@ def task_from_overrides(overrides: list[str]) -> str | None:
     return None
 
 
+def task_of_experiment(host: Host, overrides: list[str]) -> str | None:
+    """The task whose plugin ships the chosen experiment (``experiment=pennfudan_centernet`` needs no
+    ``task=``): None without an experiment or when no plugin ships it; one line when several do."""
+    names = [value for item in overrides for key, _, value in [item.partition("=")]
+             if key.lstrip("+~").split("@")[0] == "experiment" and value and "," not in value]
+    if not names:
+        return None
+    owners = sorted(task for task in host.tasks
+                    if names[-1] in group_options([p for _, p in host.config_packages(task)], "experiment"))
+    if len(owners) > 1:
+        raise UserError(f"experiment={names[-1]} is shipped for tasks {', '.join(owners)}: pass task=NAME too")
+    return owners[0] if owners else None
+
+
 def search_packages(host: Host, task: str) -> list[str]:
     """The config packages of a run of ``task``: its plugins' (own plugin first), then the host's."""
     return [package for _, package in host.config_packages(task)] + [HOST_CONFIGS]

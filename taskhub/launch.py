@@ -93,7 +93,11 @@ def launch(args: list[str], config_name: str = "run") -> list[dict[str, Any]]:
     """Run ``taskhub run ARGS`` (overrides plus Hydra flags such as ``-m``); returns the jobs' summaries."""
     overrides, flags, multirun = hydra_args(args)
     host = get_host()
-    task = config.check_task(host, config.task_from_overrides(overrides))
+    named = config.task_from_overrides(overrides)
+    if named is None and (implied := config.task_of_experiment(host, overrides)):
+        named = implied  # experiment=NAME alone: the task of the plugin that ships it
+        overrides = [f"task={implied}", *overrides]
+    task = config.check_task(host, named)
     packages = config.search_packages(host, task)
     config.check_choices(overrides, packages, task, config.user_config_dirs(flags))
     # ./configs of the working directory first (a user's file wins); Hydra adds --config-dir itself.

@@ -86,3 +86,22 @@ def test_the_source_tree_configs_are_not_a_user_folder(monkeypatch):
     own = Path(str(resources.files("taskhub.configs"))).resolve()
     monkeypatch.chdir(own.parent)
     assert local_config_dir() is None and user_config_dirs([]) == []
+
+
+def test_a_shipped_experiment_implies_its_task(capsys, tmp_path, monkeypatch):
+    from taskhub.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "experiment=pennfudan_centernet", "dataset.root=/data/PennFudanPed", "--cfg", "job"]) == 0
+    out = capsys.readouterr().out
+    assert "name: detection" in out and "/data/PennFudanPed" in out
+
+
+def test_a_users_experiment_sets_the_seed(capsys, tmp_path, monkeypatch):
+    from taskhub.cli import main
+
+    (tmp_path / "configs" / "experiment").mkdir(parents=True)
+    (tmp_path / "configs" / "experiment" / "mine.yaml").write_text("# @package _global_\nseed: 7\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "task=tabular", "experiment=mine", "--cfg", "job"]) == 0
+    assert "\nseed: 7\n" in "\n" + capsys.readouterr().out
