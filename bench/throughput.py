@@ -46,7 +46,15 @@ class Capture:
                         train=run.data.train, collate=run.data.collate,
                         batch_size=int(run.cfg.dataset.get("batch_size", 32)),
                         num_workers=int(run.cfg.dataset.get("num_workers", 0) or 0),
-                        optimizer=(type(opt), {k: v for k, v in opt.defaults.items() if k not in ("params",)}))
+                        optimizer=(type(opt), _init_kwargs(type(opt), opt.defaults)))
+
+
+def _init_kwargs(cls: type, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The optimizer's settings its constructor takes (AdamW's defaults hold more than that)."""
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in defaults.items() if k in accepted and k != "params"}
 
 
 def with_taskhub(task: str, steps: int, device: str, workdir: Path) -> float:
