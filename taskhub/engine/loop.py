@@ -88,6 +88,7 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
     total_steps = min(len(batches), int(limit)) if limit else len(batches)
     dtype = run.state.get("_autocast_dtype")
     on_step = get_host().hook.on_train_batch_end
+    has_no_sync = hasattr(model, "no_sync")  # DDP: skip the gradient all-reduce between accumulated batches
     model.train()
     # Summed on the device and read once per epoch: .item() every step would sync with the GPU.
     saver = preemption.active(run)  # trainer.checkpoint_every, SIGTERM; resumes mid-epoch
@@ -102,11 +103,12 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
             continue
         batch = move_to(batch, device, non_blocking=True)
         syncs = step % accumulate == 0 or step == total_steps
-        no_sync = model.no_sync() if hasattr(model, "no_sync") and not syncs else contextlib.nullcontext()
+        no_sync = model.no_sync() if has_no_sync and not syncs else contextlib.nullcontext()
         with no_sync:
             with autocast(device, dtype):
                 loss = task.training_step(model, batch)
-            run.scaler.scale(loss / accumulate).backward()
+            # x / 1 is exact: skipping it saves a division and its backward node every step
+            run.scaler.scale(loss / accumulate if accumulate > 1 else loss).backward()
         if syncs:
             if clip:
                 run.scaler.unscale_(run.optimizer)
