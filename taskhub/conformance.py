@@ -206,7 +206,9 @@ class PluginConformance:
 
         cfg = compose(self.task, f"dataset={dataset}", f"model={model_name}", *extra)
         task = cls(cfg)
-        task.build_data("fit")  # fits the task's state (labels, vocabulary) for this config
+        # This config's own data: what a task feeds a model may depend on the model (speech: waveforms
+        # for wav2vec2, features for the others). It also fits the task's state (labels, vocabulary).
+        data = task.build_data("fit")
         model = task.build_model()
         batch = next(iter(Batches(data.train, 4, shuffle=False, collate=data.collate, num_workers=0, seed=0)))
         model.train()
