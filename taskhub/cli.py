@@ -122,7 +122,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                       ", ".join(sorted({e for es in p.get("experiments", {}).values() for e in es})),
                       ", ".join(sorted({m for ms in p["metrics"].values() for m in ms})),
                       "[red]" + p["error"] + "[/red]" if p.get("error") else "ok")
-    Console().print(table)
+    # Piped or redirected: one line per row with full names (a terminal's width would cut them).
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)
     return 0
 
 

@@ -89,3 +89,9 @@ def test_a_logger_typo_is_one_line_with_a_suggestion(tmp_path, capsys):
     assert main(["run", "task=tabular", "logger=[csv,tensorbord]", f"hydra.run.dir={tmp_path}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown logger 'tensorbord'" in err[0] and "did you mean 'tensorboard'" in err[0]
+
+
+def test_plugins_keeps_full_names_when_piped(capsys):
+    assert main(["plugins"]) == 0  # captured: not a terminal
+    out = capsys.readouterr().out
+    assert "pennfudan_centernet" in out and "fasterrcnn_resnet50" in out and "…" not in out
