@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import VOC_OBJ, write_coco, write_image, write_voc
+from conftest import VOC_OBJ, write_coco, write_image, write_pennfudan, write_voc
 
 from taskhub.cli import main
 from taskhub_detection.formats import coco, voc
@@ -128,7 +128,6 @@ def test_voc_file_name_leaving_the_root(tmp_path: Path, capsys) -> None:
 
 
 def test_pennfudan_missing_mask_skipped_and_counted(tmp_path: Path, caplog) -> None:
-    from conftest import write_pennfudan
 
     from taskhub_detection.formats import pennfudan
 

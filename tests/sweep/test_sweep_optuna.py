@@ -1,6 +1,8 @@
 """sweep=optuna: a real search on the built-in vision data, pruning, failures, report and promote."""
 from __future__ import annotations
 
+from conftest import TINY  # this folder's conftest: importable while pytest collects this module
+
 import json
 from pathlib import Path
 
@@ -24,7 +26,6 @@ def _study(sweep_dir: Path) -> optuna.Study:
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory) -> Path:
     """One small TPE search shared by the tests that read its results."""
-    from conftest import TINY
 
     sweep_dir = tmp_path_factory.mktemp("optuna") / "sweep"
     taskhub.run("vision", [*TINY, "sweep=optuna", "sweep.n_trials=3", "sweep.pruner=none",

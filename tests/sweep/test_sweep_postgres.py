@@ -6,6 +6,8 @@ sweep with exactly ``n_trials`` finished trials, the dead worker's trial FAIL an
 """
 from __future__ import annotations
 
+from conftest import TINY  # this folder's conftest: importable while pytest collects this module
+
 import os
 import signal
 import subprocess
@@ -31,7 +33,6 @@ def _study(url: str, name: str) -> optuna.Study | None:
 
 
 def _worker(tmp_path, url: str, index: int, *extra: str) -> subprocess.Popen:
-    from conftest import TINY
 
     args = ["run", "-m", "task=vision", *TINY, "dataset.num_samples=400", "trainer.max_epochs=3",
             "trainer.num_threads=1", "sweep=optuna", "sweep.n_trials=4", "sweep.sampler=random",

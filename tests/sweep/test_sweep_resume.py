@@ -1,6 +1,8 @@
 """A killed Optuna sweep resumes with the same command and ends with exactly n_trials finished trials."""
 from __future__ import annotations
 
+from conftest import TINY  # this folder's conftest: importable while pytest collects this module
+
 import json
 import os
 import signal
@@ -39,7 +41,6 @@ def _finished(db: Path) -> int:
 
 @pytest.mark.slow
 def test_sweep_resume_after_kill(tmp_path):
-    from conftest import TINY
 
     sweep_dir = tmp_path / "sweep"
     args = ["run", *TINY, "task=vision", "sweep=optuna", "sweep.n_trials=4", "sweep.sampler=random",

@@ -6,6 +6,8 @@ preemption path), the job is requeued, and the requeued job resumes mid-epoch an
 """
 from __future__ import annotations
 
+from conftest import TINY  # this folder's conftest: importable while pytest collects this module
+
 import json
 import os
 import signal
@@ -38,7 +40,6 @@ def _trial_of(job: Path) -> str | None:
 
 @pytest.mark.slow
 def test_trials_are_jobs_preempted_and_requeued(tmp_path):
-    from conftest import TINY
 
     sweep_dir = tmp_path / "sweep"
     args = ["run", "-m", "task=vision", *TINY, "dataset.num_samples=600", "trainer.max_epochs=3", "sweep=optuna",

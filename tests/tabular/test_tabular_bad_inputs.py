@@ -44,7 +44,7 @@ def test_skip_leaves_the_row_out_counts_it_and_keeps_the_column_numeric(tmp_path
                        "dataset.label=y", "dataset.on_bad=skip", "dataset.val_fraction=0", "dataset.test_fraction=0",
                        *FAST)
     # Hydra's job logging writes the warning to the console.
-    warning = [line for line in capsys.readouterr().out.splitlines() if "skipped" in line]
+    warning = [line for line in capsys.readouterr().out.splitlines() if "with dataset.on_bad=skip" in line]
     assert len(warning) == 1 and "skipped 3 rows with dataset.on_bad=skip" in warning[0], warning
     assert "column 'a' holds 'abc', not a number (1)" in warning[0] and "the label 'y' is empty (2)" in warning[0]
     assert "data.csv:9" in warning[0]
