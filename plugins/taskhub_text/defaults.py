@@ -20,6 +20,9 @@ REGULARISATION = (
     (1_000, 0.3, 0.3, 0.0, 0.01),     # words seen tens to hundreds of times
     (math.inf, 0.2, 0.2, 0.0, 0.01),  # large corpora: every word seen often
 )
+#: Width (embedding and hidden size) of the recurrent models by training tokens: below this many,
+#: this width. A narrower network memorises a small corpus less and trains faster.
+WIDTH = ((1_000_000, 64), (10_000_000, 128), (math.inf, 256))
 #: Learning rates: fine-tuning pretrained weights, and training from scratch (AdamW).
 FINETUNE_LR, SCRATCH_LR = 3e-5, 2e-3
 #: Linear warm-up (a fraction of the optimizer steps) when starting from pretrained weights.
@@ -64,3 +67,24 @@ def regularisation(tokens: int, vocab: int) -> tuple[tuple[float, float, float, 
         if per_entry < bound:
             return tuple(values), f"{per_entry:.0f} training tokens per vocabulary entry ({tokens} / {vocab})"
     raise AssertionError("unreachable: the last bound is infinite")
+
+
+def width(tokens: int) -> tuple[int, str]:
+    """The recurrent models' embedding and hidden size for a corpus of ``tokens`` training tokens."""
+    for bound, value in WIDTH:
+        if tokens < bound:
+            below = f" (< {bound:,})" if bound != math.inf else ""
+            return value, f"{tokens} training tokens{below}: a narrower network memorises a small corpus less"
+    raise AssertionError("unreachable: the last bound is infinite")
+
+
+def vector_dim(path: str) -> int | None:
+    """The dimension of a GloVe/word2vec text file (from its header or its first row); None when unreadable."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            parts = f.readline().rstrip().split(" ")
+    except OSError:
+        return None
+    if len(parts) == 2 and all(x.isdigit() for x in parts):
+        return int(parts[1])
+    return len(parts) - 1 if len(parts) > 1 else None

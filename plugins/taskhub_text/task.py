@@ -147,8 +147,8 @@ class TextTask(Task):
         return tok
 
     def _resolve_training(self) -> None:
-        """Regularisation from the corpus (tokens per vocabulary entry), and the optimizer's rate
-        and warm-up from whether the model starts from pretrained weights."""
+        """Width from the corpus size, regularisation from the corpus (tokens per vocabulary entry),
+        and the optimizer's rate and warm-up from whether the model starts from pretrained weights."""
         corpus = getattr(self, "_corpus", None)
 
         def level() -> tuple[tuple[float, float, float, float], str]:
@@ -156,6 +156,18 @@ class TextTask(Task):
                 raise UserError("model.dropout=auto is chosen from the training data: train first, or set it")
             return defaults.regularisation(*corpus)
 
+        def width(key: str) -> tuple[int, str]:
+            vectors = self.cfg.model.get("vectors")
+            dim = defaults.vector_dim(str(vectors)) if vectors and key == "model.embedding_dim" else None
+            if dim:
+                return dim, f"the dimension of the word vectors in {vectors}"
+            if corpus is None:
+                raise UserError(f"{key}=auto is chosen from the training data: train first, or set it")
+            return defaults.width(corpus[0])
+
+        for key in ("model.embedding_dim", "model.hidden_size"):
+            if key.split(".")[1] in self.cfg.model:
+                self._when_auto(key, lambda key=key: width(key))
         for i, key in enumerate(("model.dropout", "model.embedding_dropout", "model.word_dropout")):
             if key.split(".")[1] in self.cfg.model:
                 self._when_auto(key, lambda i=i: (level()[0][i], level()[1]))

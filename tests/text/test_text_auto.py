@@ -10,7 +10,7 @@ import torch
 from taskhub.testing import cli, read_summary, run_task
 from taskhub_text import defaults
 
-FAST = ["model=lstm", "model.embedding_dim=8", "model.hidden_size=8", "trainer.max_epochs=1", "trainer.num_threads=1"]
+FAST = ["model=lstm", "trainer.max_epochs=1", "trainer.num_threads=1"]  # width auto: 64 for this small corpus
 
 
 def test_rules():
@@ -23,6 +23,15 @@ def test_rules():
     assert defaults.regularisation(20_000, 1_000)[0] == (0.5, 0.5, 0.3, 0.05)   # 20 per entry: rare words
     assert defaults.regularisation(400_000, 1_000)[0] == (0.3, 0.3, 0.0, 0.01)
     assert defaults.regularisation(5_000_000, 1_000)[0] == (0.2, 0.2, 0.0, 0.01)
+    assert [defaults.width(n)[0] for n in (2_000, 999_999, 1_000_000, 20_000_000)] == [64, 64, 128, 256]
+
+
+def test_width_follows_the_word_vectors(tmp_path):
+    (tmp_path / "glove.txt").write_text("the 0.1 0.2 0.3\ncat 0.4 0.5 0.6\n")
+    (tmp_path / "w2v.txt").write_text("2 5\nthe 1 2 3 4 5\n")
+    assert defaults.vector_dim(str(tmp_path / "glove.txt")) == 3
+    assert defaults.vector_dim(str(tmp_path / "w2v.txt")) == 5
+    assert defaults.vector_dim(str(tmp_path / "missing.txt")) is None
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +57,13 @@ def test_auto_settings_are_chosen_from_the_data_and_recorded(trained, capfd):
     assert 16 <= auto["task.tokenizer.max_length"] <= 8 * -(-max(lengths) // 8)
     assert (auto["model.dropout"], auto["model.word_dropout"], auto["optimizer.weight_decay"]) == (0.5, 0.3, 0.05)
     assert auto["optimizer.lr"] == defaults.SCRATCH_LR and auto["scheduler.warmup"] == 0.0
+    assert auto["model.embedding_dim"] == auto["model.hidden_size"] == 64  # a few thousand training tokens
     assert read_summary(run_dir)["auto"] == auto
     ckpt = torch.load(run_dir / "checkpoints" / "best.pt", weights_only=True)
     assert {k: v["value"] for k, v in ckpt["auto"].items() if k in auto} == auto
     assert ckpt["task_state"]["max_length"] == auto["task.tokenizer.max_length"]
+    assert ckpt["model"]["embedding.weight"].shape[1] == 64
+    assert "model.hidden_size=64 (" in (run_dir / "launch.log").read_text()  # the choice and its reason, logged
 
 
 def test_eval_reuses_the_checkpoint_choices(trained):
@@ -69,7 +81,8 @@ def test_eval_reuses_the_checkpoint_choices(trained):
 def test_an_explicit_value_wins(trained, tmp_path):
     tmp, _, _ = trained
     summary = run_task("text", tmp_path / "run", "dataset=csv", f"dataset.train={tmp / 'train.csv'}", *FAST,
-                       "task.tokenizer.max_length=12", "model.dropout=0.1", "optimizer.lr=0.01")
+                       "task.tokenizer.max_length=12", "model.dropout=0.1", "optimizer.lr=0.01", "model.hidden_size=8")
     auto = summary["auto"]
     assert "task.tokenizer.max_length" not in auto and "model.dropout" not in auto and "optimizer.lr" not in auto
+    assert "model.hidden_size" not in auto and auto["model.embedding_dim"] == 64
     assert json.loads((tmp_path / "run" / "tokenizer.json").read_text())["truncation"]["max_length"] == 12
