@@ -7,19 +7,19 @@ in the run's ``logger`` config group: ``logger=[csv,tensorboard,mlflow]`` compos
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskhub.errors import UserError
+from taskhub.extras import require_extra
 
 if TYPE_CHECKING:
     from taskhub.run_state import Run
 
 log = logging.getLogger("taskhub")
 
-EXTRA = "taskhub-dl[tracking]"
+EXTRA = "tracking"
 
 
 def settings(run: Run, name: str) -> dict[str, Any] | None:
@@ -36,11 +36,10 @@ def settings(run: Run, name: str) -> dict[str, Any] | None:
 
 def require(module: str, logger: str, distribution: str) -> Any:
     """Import ``module`` for ``logger=<logger>``, or one line naming the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise UserError(f"logger={logger} needs {distribution}, which is not installed: "
-                        f"pip install '{EXTRA}' (or {distribution})") from None
+    what = f"logger={logger}"
+    # The distribution first: torch.utils.tensorboard without tensorboard is an ImportError of its own words.
+    require_extra(distribution.replace("-", "_"), EXTRA, what, package=distribution)
+    return require_extra(module, EXTRA, what, package=distribution)
 
 
 def on_error(options: dict[str, Any], name: str) -> str:
