@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 
 BLANK, SIL, UNK = "<blank>", "|", "<unk>"
 
@@ -104,12 +104,11 @@ class Decoder:
     def _beam_decoder(self):
         if self._beam is not None:
             return self._beam
-        try:
-            from torchaudio.models.decoder import ctc_decoder
-            import flashlight.lib.text  # noqa: F401  (ctc_decoder imports it lazily; fail here, in one line)
-        except ImportError:
-            raise UserError("task.decoder.type=beam needs the flashlight-text package: "
-                            "pip install 'taskhub-dl[speech-beam]' (or use task.decoder.type=greedy)") from None
+        # ctc_decoder imports flashlight-text lazily: fail here, in one line
+        require_extra("flashlight.lib.text", "speech-beam", "task.decoder.type=beam", package="flashlight-text",
+                      instead="task.decoder.type=greedy")
+        from torchaudio.models.decoder import ctc_decoder
+
         tokens, self._padded = decoder_tokens(list(self.tokenizer.symbols))
         lexicon = None
         lm = self.cfg.lm_path

@@ -185,6 +185,9 @@ class Wav2Vec2(CTCModel):
     def __init__(self, num_features: int, vocab_size: int, pretrained: str | None = None,
                  config: dict[str, Any] | None = None, freeze_feature_encoder: bool = True) -> None:
         super().__init__()
+        from taskhub import require_extra
+
+        require_extra("transformers", "hf", "model=wav2vec2")
         from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
         extra = {"vocab_size": vocab_size, "pad_token_id": 0, "ctc_loss_reduction": "mean"}

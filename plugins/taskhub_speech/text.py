@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 
 BLANK = "<blank>"
 
@@ -110,8 +110,7 @@ class BpeTokenizer:
     kind = "bpe"
 
     def __init__(self, model_proto: bytes) -> None:
-        import sentencepiece as spm
-
+        spm = require_extra("sentencepiece", "bpe", "task.units=bpe")
         self.proto = model_proto
         self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
         # sentencepiece ids: 0 unk, then pieces; shift by one so 0 is the CTC blank
@@ -121,8 +120,7 @@ class BpeTokenizer:
     def fit(cls, texts: Iterable[str], vocab_size: int) -> BpeTokenizer:
         import io
 
-        import sentencepiece as spm
-
+        spm = require_extra("sentencepiece", "bpe", "task.units=bpe")
         texts = [t for t in texts if t]
         model = io.BytesIO()
         try:

@@ -27,8 +27,9 @@ def config_package(task: str) -> str:
 
 @taskhub.hookimpl
 def register_hydra_plugins() -> None:
-    """The Optuna sweeper that ``hydra/sweeper/taskhub_optuna.yaml`` names (imports optuna), and the
-    submitit launchers of ``hydra/launcher/submitit_*.yaml`` when hydra-submitit-launcher is installed."""
+    """The Optuna sweeper that ``hydra/sweeper/taskhub_optuna.yaml`` names (it imports optuna, the
+    ``sweeps`` extra, only when a sweep starts), and the submitit launchers of
+    ``hydra/launcher/submitit_*.yaml`` when hydra-submitit-launcher is installed."""
     import importlib.util
 
     from taskhub_sweep.hydra_sweeper import register_with_hydra

@@ -26,9 +26,8 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
@@ -36,9 +35,10 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from taskhub import UserError
-from taskhub_sweep import space as search
-from taskhub_sweep import study as studies
+from taskhub import UserError, require_extra
+
+if TYPE_CHECKING:
+    import optuna
 
 log = logging.getLogger("taskhub")
 
@@ -46,8 +46,6 @@ log = logging.getLogger("taskhub")
 #: instantiates sweepers registered under a ``hydra_plugins.`` name and finds them by scanning
 #: the ``hydra_plugins`` namespace package, which an editable install of taskhub cannot add to.
 ALIAS = "hydra_plugins.taskhub_sweep.OptunaSweeper"
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-RUNNING = (optuna.trial.TrialState.RUNNING,)
 #: This sweeper process, as other workers of a shared study see it.
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 #: Overrides that tune a sweep without changing what it searches: left out of the derived study name.
@@ -58,7 +56,8 @@ _PER_TRIAL = ("sweep.trial=", "sweep.study_name=", "sweep.storage=")
 
 
 def register_with_hydra() -> None:
-    """Make ``_target_: hydra_plugins.taskhub_sweep.OptunaSweeper`` resolve (idempotent).
+    """Make ``_target_: hydra_plugins.taskhub_sweep.OptunaSweeper`` resolve (idempotent). Needs no
+    optuna: the sweeper imports it when a sweep starts, so every other run works without the extra.
 
     ``Plugins.register`` is Hydra's documented way to add a plugin class at run time; the second
     entry names it as Hydra's check expects. The class itself stays importable under its real
@@ -87,9 +86,16 @@ class OptunaSweeper(Sweeper):
         self.task_function: TaskFunction | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        require_extra("optuna", "sweeps", "sweep=optuna")
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
 
     def sweep(self, arguments: list[str]) -> list[JobReturn]:
+        import optuna
+        from optuna.trial import TrialState
+
+        from taskhub_sweep import space as search
+        from taskhub_sweep import study as studies
+
         cfg = self.config
         assert cfg is not None
         settings = cfg.get("sweep")
@@ -144,8 +150,8 @@ class OptunaSweeper(Sweeper):
                     optuna.storages.fail_stale_trials(study)  # trials of dead workers: FAIL, and queued again
             with studies.ask_lock(storage, url, name):
                 # Trials other workers are running count too, so all workers together start n_trials.
-                finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-                running = len(study.get_trials(deepcopy=False, states=RUNNING)) if heartbeat.interval else 0
+                finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+                running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) if heartbeat.interval else 0
                 batch = []
                 for _ in range(max(0, min(n_jobs, n_trials - finished - running))):
                     with warnings.catch_warnings():  # Heartbeat below; Optuna expects Study.optimize to send it
@@ -185,6 +191,8 @@ class OptunaSweeper(Sweeper):
 
     def _prepare(self, study: optuna.Study, settings: DictConfig, default_storage: bool) -> None:
         """Re-queue trials a killed sweep left RUNNING; queue ``sweep.enqueue`` on a new study."""
+        import optuna
+
         rerun = settings.get("rerun_interrupted", "auto")
         if rerun is True or (rerun == "auto" and default_storage):
             for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -216,6 +224,8 @@ class OptunaSweeper(Sweeper):
     @staticmethod
     def _tell(study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> bool:
         """Record how one trial ended; False when it failed."""
+        import optuna
+
         run_dir = Path(str(ret.hydra_cfg.hydra.runtime.output_dir)) if ret.hydra_cfg else None
         if run_dir is not None:
             trial.set_user_attr("run_dir", str(run_dir))
@@ -249,6 +259,8 @@ def study_name(task: str, arguments: list[str]) -> str:
 
 
 def _log_best(study: optuna.Study, metric: str) -> None:
+    from taskhub_sweep import space as search
+
     try:
         best = study.best_trial
     except ValueError:

@@ -25,8 +25,9 @@ def _trial_settings(run: Any) -> Any:
 
 
 def _trial(sweep: Any) -> Any:
-    import optuna
+    from taskhub import require_extra
 
+    optuna = require_extra("optuna", "sweeps", "sweep.trial (a trial of sweep=optuna)")
     from taskhub_sweep.study import load_for_trial
 
     key = (str(sweep.storage), str(sweep.study_name), int(sweep.trial))

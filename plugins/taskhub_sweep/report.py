@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 from taskhub_sweep.summary import summarize
 
 log = logging.getLogger("taskhub")
@@ -72,8 +72,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def report_database(args: argparse.Namespace) -> int:
     """``--storage URL --study NAME``: the study as its database holds it, whichever workers ran it."""
-    import optuna
-
+    optuna = require_extra("optuna", "sweeps", "taskhub sweep report --storage")
     from taskhub_sweep import space, study as studies
 
     if not args.storage:
@@ -113,8 +112,7 @@ def report_database(args: argparse.Namespace) -> int:
 
 
 def _optuna_report(sweep_dir: Path, meta: dict[str, Any], plots: bool) -> None:
-    import optuna
-
+    optuna = require_extra("optuna", "sweeps", f"taskhub sweep report {sweep_dir} (an Optuna study)")
     from taskhub_sweep import study as studies
 
     url = studies.normalize_url(meta["storage"])

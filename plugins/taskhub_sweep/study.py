@@ -15,7 +15,7 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
-from taskhub import UserError, objective
+from taskhub import UserError, objective, require_extra
 
 try:
     import fcntl
@@ -54,10 +54,7 @@ def build_sampler(sweep: DictConfig, grid: dict[str, list[Any]] | None = None,
             raise UserError("sweep.sampler=grid needs a search space of choice(...) or range(...) values")
         kwargs["search_space"] = grid
     if name == "cmaes":
-        try:
-            import cmaes  # noqa: F401  (Optuna imports it lazily and fails mid-sweep otherwise)
-        except ImportError:
-            raise UserError("sweep.sampler=cmaes needs the cmaes package: pip install cmaes") from None
+        require_extra("cmaes", "sweeps", "sweep.sampler=cmaes")  # Optuna imports it lazily and fails mid-sweep otherwise
     return getattr(optuna.samplers, SAMPLERS[name])(**kwargs)
 
 

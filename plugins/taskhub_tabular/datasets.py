@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 from taskhub.data import OnBad, Splits, carve_splits, memory_data, require_file
 
 log = logging.getLogger("taskhub")
@@ -86,6 +86,8 @@ def synthetic(num_samples: int = 5000, num_features: int = 20, informative: int 
 
 def _read(path: str, reader: str, sep: str = ",") -> pd.DataFrame:
     p = require_file(path, f"{reader} file", hint=" (set dataset.path=FILE)")
+    if reader == "parquet":
+        require_extra("pyarrow", "parquet", "dataset=parquet")
     try:
         return pd.read_csv(p, sep=sep) if reader == "csv" else pd.read_parquet(p)
     except Exception as exc:  # pandas raises many types; the user needs the file name and the reason

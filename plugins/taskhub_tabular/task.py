@@ -18,7 +18,7 @@ from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryConf
                                          MulticlassAccuracy, MulticlassAUROC, MulticlassConfusionMatrix,
                                          MulticlassF1Score)
 
-from taskhub import Run, Task, UserError
+from taskhub import Run, Task, UserError, require_extra
 from taskhub.data import BadInputs, DataDescription, InMemoryDataset, Splits, build_splits, require_file
 from taskhub.plots import curve_metrics, plot_classification, plot_predicted_vs_actual
 from taskhub_tabular.encoding import Encoder
@@ -201,8 +201,11 @@ class TabularTask(Task):
 def read_rows(path: str | Path) -> pd.DataFrame:
     """Rows to predict from a .csv or .parquet file."""
     p = require_file(path, "input file")
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        require_extra("pyarrow", "parquet", f"input={path} (a parquet file)")
     try:
-        return pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+        return pd.read_parquet(p) if parquet else pd.read_csv(p)
     except Exception as exc:  # the user needs the file and the reason, not pandas' traceback
         raise UserError(f"{path}: cannot read rows ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
 

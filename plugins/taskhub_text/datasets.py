@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 from taskhub.data import BadInputs, Splits, carve_splits, require_dir
 from taskhub_text.readers import Examples, check_row, read_csv, read_jsonl, read_labelled_lines, read_text
 
@@ -190,10 +190,7 @@ def sms_spam(root: str, encoding: str = "utf-8", val_fraction: float = 0.1, test
 def _load_hf(name: str, config: str | None) -> Any:
     """A ``datasets.DatasetDict``: a folder saved with ``save_to_disk`` (read in place), else a
     hub name (downloads, or its cache; offline it is one line saying to pass a local folder)."""
-    try:
-        import datasets as hf_datasets
-    except ImportError:
-        raise UserError("dataset=hf needs the 'datasets' package: pip install datasets") from None
+    hf_datasets = require_extra("datasets", "hf", "dataset=hf")
     local = Path(str(name)).expanduser()
     if local.is_dir():
         try:

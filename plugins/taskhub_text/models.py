@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 
 log = logging.getLogger("taskhub")
 
@@ -254,6 +254,7 @@ class HFClassifier(nn.Module):
                  config: dict[str, Any] | None = None, vocab: Sequence[str] | None = None,
                  freeze: int | str | None = None) -> None:
         super().__init__()
+        require_extra("transformers", "hf", "model=transformer")
         from transformers import AutoConfig, AutoModelForSequenceClassification
         from transformers.utils import logging as hf_logging
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from taskhub import UserError
+from taskhub import UserError, require_extra
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
 KINDS = ("word", "wordpiece", "bpe")
@@ -118,10 +118,10 @@ def pretrained_tokenizer(name_or_path: str, max_length: int | None = 256,
         return TextTokenizer(Tokenizer.from_file(str(path)), max_length)
     if (path / "tokenizer.json").is_file():
         return TextTokenizer(Tokenizer.from_file(str(path / "tokenizer.json")), max_length)
+    # Not a tokenizer.json: a hub name or a transformers folder, which only transformers reads.
+    transformers = require_extra("transformers", "hf", f"{setting}={name_or_path} (no tokenizer.json there)")
     try:
-        from transformers import AutoTokenizer
-
-        fast = AutoTokenizer.from_pretrained(str(name_or_path), use_fast=True)
+        fast = transformers.AutoTokenizer.from_pretrained(str(name_or_path), use_fast=True)
     except Exception as exc:  # offline, unknown name, no fast tokenizer
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
         raise UserError(f"{setting}={name_or_path}: cannot load its tokenizer ({type(exc).__name__}: {first}); "
