@@ -35,7 +35,11 @@ def register_hydra_plugins() -> None:
     from taskhub_sweep.hydra_sweeper import register_with_hydra
 
     register_with_hydra()
-    if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None:
+    try:
+        submitit = importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is not None
+    except ModuleNotFoundError:  # no hydra_plugins package at all: neither launcher is installed
+        submitit = False
+    if submitit:
         from taskhub_sweep import launchers
 
         launchers.register_with_hydra()

@@ -101,8 +101,9 @@ def test_cmaes_sampler_without_cmaes(monkeypatch):
         build_sampler(OmegaConf.create({"sampler": "cmaes"}))
 
 
-# A fresh interpreter: this one has optuna imported already, and the sweep plugin registered with it.
-WITHOUT_OPTUNA = ("import sys; sys.modules.update(dict.fromkeys(['optuna', 'cmaes'])); "
+# A fresh interpreter (this one has optuna imported and the sweep plugin registered with it), without the
+# sweeps and launchers extras: no optuna, no cmaes, no hydra_plugins package at all.
+WITHOUT_OPTUNA = ("import sys; sys.modules.update(dict.fromkeys(['optuna', 'cmaes', 'hydra_plugins'])); "
                   "from taskhub.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
