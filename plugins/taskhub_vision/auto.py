@@ -1,5 +1,6 @@
 """Rules that choose ``auto`` image settings from the training split (sizes, colour modes and
-pixel statistics, never a dataset's name), each returning ``(value, reason)`` for
+pixel statistics, never a dataset's name) or from the model's pretrained weights (their
+normalisation, a fine-tuning learning rate), each returning ``(value, reason)`` for
 :meth:`taskhub.Task.resolve_auto`."""
 from __future__ import annotations
 
@@ -71,6 +72,29 @@ def mean_std(train: Any, channels: int, seed: int, limit: int = 10_000) -> tuple
     std = [round(max(float(v), 1e-3), 4) for v in x.std(1)]
     what = f"{len(images)} training images" + ("" if len(images) == n else f" (a seeded sample of {n})")
     return mean, std, what
+
+
+def for_channels(mean: Sequence[float], std: Sequence[float], reason: str,
+                 channels: int) -> tuple[list[float], list[float], str]:
+    """A pretrained model's RGB normalisation for ``channels``-channel images: grayscale images
+    (repeated to RGB by the model after normalising) get the mean of the three values."""
+    if channels == 1 and len(mean) == 3:
+        return ([round(sum(mean) / 3, 4)], [round(sum(std) / 3, 4)],
+                f"{reason}, averaged over RGB for grayscale images")
+    return list(mean), list(std), reason
+
+
+#: Adam(W)'s rate from scratch, and for fine-tuning pretrained weights (10x smaller, so the
+#: first steps do not wreck what the weights learnt while the new head is still random)
+SCRATCH_LR, FINETUNE_LR = 1e-3, 1e-4
+
+
+def learning_rate(weights: Any) -> tuple[float, str]:
+    """``optimizer.lr: auto``: :data:`FINETUNE_LR` when the model starts from pretrained weights
+    (``model.weights``), else :data:`SCRATCH_LR`."""
+    if weights:
+        return FINETUNE_LR, f"fine-tuning pretrained weights: model.weights={weights}"
+    return SCRATCH_LR, "training from scratch: model.weights=null"
 
 
 def per_channel(value: Sequence[float] | float, channels: int, setting: str) -> list[float]:

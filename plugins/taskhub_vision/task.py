@@ -84,20 +84,40 @@ class VisionTask(Task):
             self.resolve_auto("dataset.grayscale", lambda: auto.grayscale(surveyed()))
 
     def _resolve_normalisation(self, train: Any) -> None:
-        """``mean`` and ``std: auto``: the training pixels' own statistics; null: 0.5 and 0.25."""
+        """``mean`` and ``std: auto``: what the model's pretrained weights expect (ImageNet's for
+        torchvision's), else the training pixels' own statistics; null: 0.5 and 0.25."""
         from taskhub_vision import auto
 
         stats: list[Any] = []
 
-        def measured(which: int) -> tuple[list[float], str]:
+        def chosen(which: int) -> tuple[list[float], str]:
             if not stats:
-                stats.extend(auto.mean_std(train, self.channels, int(self.cfg.get("seed") or 0)))
-            return stats[which], f"per channel, over {stats[2]}"
+                pretrained = self._pretrained_normalisation()
+                if pretrained is not None:
+                    stats.extend(auto.for_channels(*pretrained, self.channels))
+                else:
+                    mean, std, what = auto.mean_std(train, self.channels, int(self.cfg.get("seed") or 0))
+                    stats.extend([mean, std, f"per channel, over {what}"])
+            return stats[which], stats[2]
 
-        mean = self.resolve_auto("dataset.mean", lambda: measured(0)) if "mean" in self.cfg.dataset else None
-        std = self.resolve_auto("dataset.std", lambda: measured(1)) if "std" in self.cfg.dataset else None
+        mean = self.resolve_auto("dataset.mean", lambda: chosen(0)) if "mean" in self.cfg.dataset else None
+        std = self.resolve_auto("dataset.std", lambda: chosen(1)) if "std" in self.cfg.dataset else None
         self.mean = auto.per_channel(0.5 if mean is None else mean, self.channels, "dataset.mean")
         self.std = auto.per_channel(0.25 if std is None else std, self.channels, "dataset.std")
+
+    def _pretrained_normalisation(self) -> tuple[list[float], list[float], str] | None:
+        """(mean, std, reason) the model's pretrained weights expect, when its class says
+        (a ``pretrained_normalisation(settings)`` static method, as TorchvisionClassifier's)."""
+        from hydra.utils import get_class
+
+        if not self.cfg.model.get("weights"):
+            return None
+        try:
+            model_class = get_class(str(self.cfg.model.get("_target_")))
+        except Exception:  # instantiating the model reports a bad _target_ in its own words
+            return None
+        rule = getattr(model_class, "pretrained_normalisation", None)
+        return rule(self.cfg.model) if callable(rule) else None
 
     def _check_labels(self, labels: list[str]) -> None:
         # Evaluating on another dataset: labels must be the trained ones, in the same order.
@@ -106,6 +126,10 @@ class VisionTask(Task):
                             f"evaluate on data with the same class names")
 
     def build_model(self) -> torch.nn.Module:
+        from taskhub_vision import auto
+
+        if self.cfg.get("optimizer") and "lr" in self.cfg.optimizer:  # lr: auto (model=torchvision's optimizer)
+            self.resolve_auto("optimizer.lr", lambda: auto.learning_rate(self.cfg.model.get("weights")))
         return instantiate(self.cfg.model, in_channels=self.channels, image_size=list(self.image_size),
                            num_classes=len(self.labels))
 
