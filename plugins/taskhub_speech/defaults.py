@@ -51,6 +51,29 @@ def bucket_size(durations: list[float]) -> tuple[int, str]:
     return size, f"about {BUCKET_SECONDS:.0f} s of audio per bucket at the median clip duration of {median:.2f} s"
 
 
+#: Time reduction of the recurrent model's conv front end: the largest of these whose output frames
+#: still leave this much room per transcript unit (CTC needs one frame per unit, plus one between
+#: repeats; the rest is room for blanks) on this share of the training clips.
+TIME_REDUCTIONS, FRAMES_PER_UNIT, ALIGNABLE_SHARE = (4, 2, 1), 1.25, 0.99
+
+
+def time_strides(frames: list[int], needed: list[int], layers: int) -> tuple[list[int], str]:
+    """Per conv layer time strides (2 or 1) for ``layers`` layers: the most time reduction that
+    keeps ``FRAMES_PER_UNIT`` output frames per unit on ``ALIGNABLE_SHARE`` of the training clips
+    (fewer frames make the recurrent layers cheaper; too few and CTC cannot align)."""
+    for reduction in TIME_REDUCTIONS:
+        halvings = reduction.bit_length() - 1
+        if halvings > layers:
+            continue
+        fits = sum(1 for f, n in zip(frames, needed) if -(-f // reduction) >= FRAMES_PER_UNIT * n)
+        if not frames or fits / len(frames) >= ALIGNABLE_SHARE or reduction == 1:
+            strides = [2] * halvings + [1] * (layers - halvings)
+            share = fits / len(frames) if frames else 1.0
+            return strides, (f"{reduction}x time reduction leaves {FRAMES_PER_UNIT} output frames per transcript "
+                             f"unit on {share:.1%} of the training clips")
+    raise AssertionError("unreachable: reduction 1 always returns")
+
+
 #: Adam's rate from scratch, and for fine-tuning pretrained weights (wav2vec2 fine-tunes near 1e-4).
 SCRATCH_LR, FINETUNE_LR = 2e-3, 1e-4
 

@@ -199,10 +199,21 @@ class SpeechTask(Task):
 
         pretrained = bool(self.cfg.model.get("pretrained"))
         self._auto("optimizer.lr", {}, lambda: defaults.learning_rate(pretrained))
+        if str(self.cfg.model.get("time_strides")) == "auto":
+            self._auto("model.time_strides", {}, self._time_strides)
         model = instantiate(self.cfg.model, num_features=self.features().num_features,
                             vocab_size=len(self.tokenizer), _convert_="all")
         self._check_alignable(model)
         return model
+
+    def _time_strides(self) -> tuple[list[int], str]:
+        from taskhub_speech import defaults
+
+        train = self._data.get("train")
+        if train is None:
+            raise UserError("model.time_strides=auto is chosen from the training clips: train first, or set it")
+        needed = [len(e.targets) + int((e.targets[1:] == e.targets[:-1]).sum()) for e in train.examples]
+        return defaults.time_strides([e.frames for e in train.examples], needed, len(self.cfg.model.channels))
 
     def _check_alignable(self, model) -> None:
         """CTC needs at least one output frame per unit (plus one between repeated units)."""

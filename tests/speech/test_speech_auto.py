@@ -28,6 +28,12 @@ def test_rules():
     assert defaults.bucket_size([0.4] * 10)[0] == 16 and defaults.bucket_size([6.4] * 10)[0] == 4
     assert defaults.bucket_size([2.0] * 10)[0] == 8
     assert defaults.learning_rate(True)[0] < defaults.learning_rate(False)[0]
+    # 100 frames for 10 units: 4x leaves 25 >= 12.5 frames; for 21 units only 2x (50 >= 26.25) fits.
+    assert defaults.time_strides([100] * 10, [10] * 10, 2)[0] == [2, 2]
+    assert defaults.time_strides([100] * 10, [21] * 10, 2)[0] == [2, 1]
+    assert defaults.time_strides([100] * 10, [70] * 10, 2)[0] == [1, 1]
+    assert defaults.time_strides([100] * 10, [10] * 10, 1)[0] == [2]  # one conv layer halves at most once
+    assert defaults.time_strides([100] * 99 + [20], [10] * 100, 3)[0] == [2, 2, 1]  # 99% of the clips fit
 
 
 def _clips(folder: Path, n: int, rate: int, seconds: float) -> Path:
@@ -87,3 +93,19 @@ def test_an_explicit_value_wins(trained, tmp_path):
                        "task.features.sample_rate=16000", "dataset.bucket_size=3", *TINY)
     assert "task.features.sample_rate" not in summary["auto"] and "dataset.bucket_size" not in summary["auto"]
     assert summary["auto"]["task.features.n_mels"] == 64  # still chosen, now for 16 kHz
+
+
+def test_the_recurrent_models_time_reduction_follows_the_transcripts(trained, tmp_path):
+    tmp, _, _ = trained
+    run_dir = tmp_path / "run"
+    summary = run_task("speech", run_dir, "dataset=manifest", f"dataset.train={tmp / 'train.jsonl'}",
+                       "dataset.val_fraction=0.25", "dataset.test_fraction=0.25", *TINY[4:], "model=crnn",
+                       "model.channels=[8,8]", "model.hidden_size=16", "model.num_layers=1")
+    assert summary["auto"]["model.time_strides"] == [2, 2]  # 2 s clips of 2-3 digits: 4x leaves ample frames
+    assert "model.time_strides=[2, 2] (4x time reduction" in (run_dir / "launch.log").read_text()
+    ckpt = torch.load(run_dir / "checkpoints" / "best.pt", weights_only=True)
+    assert ckpt["auto"]["model.time_strides"]["value"] == [2, 2]
+    proc = cli("eval", f"ckpt={run_dir / 'checkpoints' / 'best.pt'}", f"hydra.run.dir={tmp_path / 'eval'}",
+               "trainer.device=cpu", "trainer.progress=none")
+    assert proc.returncode == 0, proc.stderr[-2000:]  # the model is rebuilt with the recorded strides
+    assert read_summary(tmp_path / "eval")["test/cer"] == pytest.approx(summary["test/cer"], abs=1e-6)
