@@ -145,8 +145,13 @@ def agree(values: dict[str, str], digest: str, what: str, hint: str) -> None:
     raise UserError(f"the processes disagree on {what}; {hint}")
 
 
-def teardown() -> None:
+def teardown(wait: bool = False) -> None:
+    """Leave the process group. ``wait``: after a run that finished, every process first waits for
+    the others (rank 0 writes the run directory's files last), so none tears its connections down
+    under a peer still using them. After an error nobody waits: a peer may be gone."""
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 

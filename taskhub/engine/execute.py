@@ -40,18 +40,22 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
     is_distributed = distributed.setup(device, cfg)  # every process runs rank 0's config, or one line says what differs
+    finished = False
     try:
         with locked(run_dir, enabled=distributed.is_main()):  # one run per run directory
             if cfg.get("mode", "fit") == "eval":
-                return evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
-            if cfg.get("mode") == "datacheck":  # taskhub data check: build the splits, check them, no training
+                result = evaluate_checkpoint(cfg, run_dir, device, overrides, choices)
+            elif cfg.get("mode") == "datacheck":  # taskhub data check: build the splits, check them, no training
                 from taskhub.datacheck.core import check_job
 
-                return check_job(cfg, run_dir, choices)
-            return fit_and_test(cfg, run_dir, device, overrides, choices)
+                result = check_job(cfg, run_dir, choices)
+            else:
+                result = fit_and_test(cfg, run_dir, device, overrides, choices)
+        finished = True
+        return result
     finally:
         if is_distributed:
-            distributed.teardown()
+            distributed.teardown(wait=finished)
 
 
 def _hydra_context(cfg: DictConfig) -> tuple[Path, list[str], dict[str, str]]:
