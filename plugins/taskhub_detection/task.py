@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torchmetrics import MetricCollection
 
 from taskhub import Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
@@ -23,6 +22,7 @@ from taskhub_detection.data import DetectionDataset
 from taskhub_detection.predict_inputs import as_images
 
 if TYPE_CHECKING:
+    from torchmetrics import MetricCollection
     from taskhub import Run
 
 log = logging.getLogger("taskhub")
@@ -103,6 +103,8 @@ class DetectionTask(Task):
         return instantiate(self.cfg.model, num_classes=len(self.labels))
 
     def build_metrics(self) -> MetricCollection:
+        from torchmetrics import MetricCollection
+
         from taskhub_detection.metrics import DetectionMAP
 
         logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)  # it logs a 12-line table per pass

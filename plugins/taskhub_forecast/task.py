@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -11,13 +11,14 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
 
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, InMemoryDataset, Splits, build_splits, require_file
 from taskhub_forecast.datasets import Series, from_frame
-from taskhub_forecast.metrics import RelativeMAE
 from taskhub_forecast.windows import make_windows, seasonal_naive, window_starts
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection  # imported by build_metrics: not needed before validation
 
 
 Stage = Literal["fit", "eval"]
@@ -90,6 +91,10 @@ class ForecastTask(Task):
                            input_length=self.input_length)
 
     def build_metrics(self) -> MetricCollection:
+        from torchmetrics import MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MetricCollection
+
+        from taskhub_forecast.metrics import RelativeMAE
+
         # Updated one by one (the naive baseline takes other inputs), hence no compute groups.
         return MetricCollection({"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),
                                  "mape": MeanAbsolutePercentageError(), "naive_mae": MeanAbsoluteError(),

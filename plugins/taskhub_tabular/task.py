@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 Stage = Literal["fit", "eval"]
 
@@ -13,15 +13,14 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryConfusionMatrix, BinaryF1Score,
-                                         MulticlassAccuracy, MulticlassAUROC, MulticlassConfusionMatrix,
-                                         MulticlassF1Score)
 
 from taskhub import Run, Task, UserError, require_extra
 from taskhub.data import BadInputs, DataDescription, InMemoryDataset, Splits, build_splits, require_file
 from taskhub.plots import curve_metrics, plot_classification, plot_predicted_vs_actual
 from taskhub_tabular.encoding import Encoder
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection  # imported by build_metrics: not needed before validation
 
 
 class TabularTask(Task):
@@ -99,6 +98,11 @@ class TabularTask(Task):
                            cardinalities=self.encoder.cardinalities)
 
     def build_metrics(self) -> MetricCollection:
+        from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+        from torchmetrics.classification import (BinaryAccuracy, BinaryAUROC, BinaryConfusionMatrix, BinaryF1Score,
+                                                 MulticlassAccuracy, MulticlassAUROC, MulticlassConfusionMatrix,
+                                                 MulticlassF1Score)
+
         assert self.encoder is not None
         if self.encoder.kind == "regression":
             return MetricCollection({"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False),

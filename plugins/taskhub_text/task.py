@@ -5,15 +5,13 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
@@ -23,6 +21,9 @@ from taskhub_text.readers import Examples
 from taskhub_text.tokenization import TextTokenizer, pretrained_tokenizer, train_tokenizer
 
 log = logging.getLogger("taskhub")
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection  # imported by build_metrics: not needed before validation
 
 
 class EncodedTexts(Dataset):
@@ -210,6 +211,9 @@ class TextTask(Task):
                            pad_id=self.tokenizer.pad_id, **extra)
 
     def build_metrics(self) -> MetricCollection:
+        from torchmetrics import MetricCollection
+        from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
         n = len(self.labels)
         return MetricCollection({
             "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),

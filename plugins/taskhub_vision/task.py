@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from taskhub import Run, Task, UserError
 from taskhub.data import DataDescription, Splits, build_splits
@@ -18,6 +16,9 @@ from taskhub_vision.predict_inputs import as_images, to_tensor
 
 #: dataset settings the task reads itself (the builder never sees them)
 TASK_KEYS = ("augment", "mean", "std")
+
+if TYPE_CHECKING:
+    from torchmetrics import MetricCollection  # imported by build_metrics: not needed before validation
 
 
 def without(node: DictConfig, keys: Sequence[str]) -> DictConfig:
@@ -134,6 +135,9 @@ class VisionTask(Task):
                            num_classes=len(self.labels))
 
     def build_metrics(self) -> MetricCollection:
+        from torchmetrics import MetricCollection
+        from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
+
         n = len(self.labels)
         return MetricCollection({
             "accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
