@@ -78,7 +78,7 @@ def test_fsdd_real_recordings(tmp_path):
     if not root.is_dir():
         pytest.skip(f"{root} is absent")
     summary = run_task("speech", tmp_path / "run", "dataset=fsdd", f"dataset.root={root}", "model=cnn",
-                       "trainer.max_epochs=6", "trainer.num_threads=1")
+                       "trainer.max_epochs=4")  # cosine over 4 epochs: val WER ~0.15 (0.02 after the recipe's 20)
     assert summary["test/wer"] < 0.3, summary
 
 
