@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from taskhub import UserError
-from taskhub.data import BadInputs, InMemoryDataset, Splits, carve_splits, require_dir
+from taskhub.data import BadInputs, InMemoryDataset, Splits, cached_tensors, carve_splits, require_dir
 from taskhub.data import safe_unpickle
 
 log = logging.getLogger("taskhub")
@@ -45,13 +45,22 @@ def _splits(images: torch.Tensor, labels: torch.Tensor, names: list[str], val_fr
 
 # --- built-in default: shapes -------------------------------------------------------------------
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
+#: Bumped whenever _draw_shapes draws differently, so no cached set from an older drawing is reused.
+SHAPES_VERSION = 1
 
 
 def shapes(size: int = 32, num_samples: int = 6000, val_fraction: float = 0.1, test_fraction: float = 0.1,
            seed: int = 0, noise: float = 0.15) -> Splits:
     """Coloured shapes (circle, square, triangle, cross, ring, diamond) at random places, sizes and
     colours on noisy, cluttered backgrounds: generated, so no download, and learnable only
-    from shape (colour and position carry no label information)."""
+    from shape (colour and position carry no label information). Drawn once per machine and
+    settings, then read from the generated-data cache (:func:`taskhub.data.cached_tensors`)."""
+    settings = {"version": SHAPES_VERSION, "size": size, "num_samples": num_samples, "seed": seed, "noise": noise}
+    made = cached_tensors("shapes", settings, lambda: _draw_shapes(size, num_samples, seed, noise))
+    return _splits(made["images"], made["labels"], list(SHAPES), val_fraction, seed, test_fraction=test_fraction)
+
+
+def _draw_shapes(size: int, num_samples: int, seed: int, noise: float) -> dict[str, torch.Tensor]:
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
@@ -86,7 +95,7 @@ def shapes(size: int = 32, num_samples: int = 6000, val_fraction: float = 0.1, t
         images[i] = np.asarray(img)
     noisy = images.astype(np.float32) + rng.normal(0, noise * 255, images.shape)
     x = torch.from_numpy(np.clip(noisy, 0, 255).astype(np.uint8)).permute(0, 3, 1, 2).contiguous()
-    return _splits(x, torch.from_numpy(labels), list(SHAPES), val_fraction, seed, test_fraction=test_fraction)
+    return {"images": x, "labels": torch.from_numpy(labels)}
 
 
 # --- MNIST / Fashion-MNIST (idx files, .gz as distributed or extracted) ---------------------------

@@ -1,5 +1,5 @@
 """Shared data helpers for plugins: the data contract (``Splits``, ``build_splits``), the bad-input
-policy, in-memory datasets, seeded splits and path checks.
+policy, in-memory datasets, a cache for generated data, seeded splits and path checks.
 
 Names are imported on first use, so ``import taskhub`` stays free of torch.
 """
@@ -12,6 +12,7 @@ _HOME = {
     "Splits": "contract", "build_splits": "contract", "check_arguments": "contract", "LOADER_KEYS": "contract",
     "BadInputs": "bad_inputs", "OnBad": "bad_inputs",
     "InMemoryDataset": "in_memory",
+    "cached_tensors": "cache",
     "carve_splits": "splits", "seeded_split": "splits", "split_indices": "splits",
     "expand_paths": "paths", "require_dir": "paths", "require_file": "paths",
     "dataset_kwargs": "configs",
