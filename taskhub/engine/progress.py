@@ -60,11 +60,17 @@ class EpochProgress:
         if self.mode == "rich":
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.table import Column
+
+            def whole() -> Column:  # numbers are never elided ("363/…"): on a narrow terminal the bar shrinks
+                return Column(no_wrap=True, overflow="ignore")
 
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("eta {task.fields[eta]}"), TextColumn("{task.fields[speed]}"),
-                TextColumn("{task.fields[live]}"), console=Console(), transient=False,
+                TextColumn("[bold]{task.description}", table_column=whole()), BarColumn(),
+                MofNCompleteColumn(table_column=whole()), TimeElapsedColumn(table_column=whole()),
+                TextColumn("eta {task.fields[eta]}", table_column=whole()),
+                TextColumn("{task.fields[speed]}", table_column=whole()),
+                TextColumn("{task.fields[live]}", table_column=whole()), console=Console(), transient=False,
                 refresh_per_second=int(1 / REFRESH), auto_refresh=False,
             )
             self._bar.__enter__()
