@@ -175,7 +175,9 @@ def test_fine_tuning_presets_compose_and_warm_up_over_the_run(tmp_path):
 
 @pytest.mark.slow
 def test_time_limit_under_torchrun_stops_every_process_together(tmp_path):
-    """Each process has its own clock; rank 0 decides, so neither waits forever for the other."""
+    """Each process has its own clock; rank 0 decides, so neither waits forever for the other.
+    8 s hold several epochs even on a loaded machine: the schedule's length is re-estimated after
+    each, and with only one the first validation's time is still a guess."""
     import os
     import shutil
     import socket
@@ -191,12 +193,12 @@ def test_time_limit_under_torchrun_stops_every_process_together(tmp_path):
         port = s.getsockname()[1]
     run_dir = tmp_path / "ddp"
     cmd = [str(torchrun if torchrun.exists() else "torchrun"), "--nproc_per_node=2", f"--master_port={port}",
-           "-m", "taskhub", "run", "task=vision", *TINY, "trainer.max_epochs=500", "trainer.time_limit=5s",
+           "-m", "taskhub", "run", "task=vision", *TINY, "trainer.max_epochs=500", "trainer.time_limit=8s",
            "scheduler=cosine", "trainer.device=cpu", "trainer.progress=none", f"hydra.run.dir={run_dir}"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                             env={**os.environ, "MASTER_ADDR": "127.0.0.1"})
     assert result.returncode == 0, result.stderr[-3000:]
     summary = read_summary(run_dir)
     assert summary["world_size"] == 2 and 1 <= summary["epochs"] < 500
-    assert summary["time_used_seconds"] <= 5 * 1.2 + 1.0
+    assert summary["time_used_seconds"] <= 8 * 1.2 + 1.0
     assert float(rows(run_dir)[-1]["lr"]) < 0.05 * 1e-3

@@ -17,7 +17,7 @@ FAST = ("trainer.num_threads=1",)  # tiny models: one thread beats two contended
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("text") / "run"
-    run_task("text", run_dir, "trainer.max_epochs=2", *FAST)
+    run_task("text", run_dir, "trainer.max_epochs=4", *FAST)  # the default lstm (64 wide for this corpus)
     return run_dir
 
 
@@ -86,7 +86,8 @@ def test_csv_dataset_end_to_end_and_eval(tmp_path):
     summary = run_task("text", tmp_path / "run", "dataset=csv", f"dataset.train={tmp_path / 'train.csv'}",
                        f"dataset.test={tmp_path / 'test.csv'}", "dataset.text_columns=review",
                        "dataset.label_column=sentiment", "dataset.batch_size=16", "optimizer.lr=0.005",
-                       "~scheduler", "trainer.max_epochs=4", *FAST)  # a constant rate for 4 short epochs
+                       "~scheduler", "trainer.max_epochs=4", "model.embedding_dim=128", "model.hidden_size=128",
+                       *FAST)  # a constant rate for 4 short epochs: the loader and eval are the point here
     assert summary["dataset"] == "csv" and summary["test/accuracy"] > 0.75
     assert read_summary(tmp_path / "run")["test/accuracy"] == summary["test/accuracy"]
     result = cli("eval", f"ckpt={tmp_path / 'run' / 'checkpoints' / 'best.pt'}", f"hydra.run.dir={tmp_path / 'eval'}",

@@ -85,7 +85,7 @@ def write_folder(root, classes=("cat", "dog"), n=6, size=20):
     for c, name in enumerate(classes):
         (root / name).mkdir(parents=True)
         for i in range(n):
-            Image.fromarray(np.full((size, size + 4, 3), 40 + 150 * c, dtype=np.uint8)).save(root / name / f"{i}.png")
+            Image.fromarray(np.full((size, size + 4, 3), 40 + 100 * c, dtype=np.uint8)).save(root / name / f"{i}.png")
 
 
 def test_imagefolder_with_own_splits(tmp_path):
