@@ -45,12 +45,15 @@ def cached_tensors(name: str, settings: Mapping[str, Any],
     except Exception as exc:  # damaged or from another torch: build it again
         log.debug("generated-data cache %s unreadable (%s): regenerating", path, exc)
     tensors = build()
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as f:
             torch.save(tensors, f)
         os.replace(tmp, path)
-    except OSError as exc:
+    except OSError as exc:  # a full disk or a read-only home: no cache, and no half-written file left
         log.debug("generated-data cache %s not written (%s)", path, exc)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
     return tensors
