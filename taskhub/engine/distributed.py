@@ -151,7 +151,10 @@ def teardown(wait: bool = False) -> None:
     under a peer still using them. After an error nobody waits: a peer may be gone."""
     if dist.is_available() and dist.is_initialized():
         if wait:
-            dist.barrier()
+            try:
+                dist.barrier()
+            except Exception:  # noqa: BLE001  a peer that failed after this one finished: leave all the same
+                pass
         dist.destroy_process_group()
 
 
