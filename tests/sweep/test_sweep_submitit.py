@@ -38,11 +38,16 @@ def _trial_of(job: Path) -> str | None:
     return next((o.split("=", 1)[1] for o in overrides if o.startswith("sweep.trial=")), None)
 
 
+EPOCHS = 10
+
+
 @pytest.mark.slow
 def test_trials_are_jobs_preempted_and_requeued(tmp_path):
 
     sweep_dir = tmp_path / "sweep"
-    args = ["run", "-m", "task=vision", *TINY, "dataset.num_samples=600", "trainer.max_epochs=3", "sweep=optuna",
+    # 10 epochs of a fraction of a second each: the SIGTERM sent after the first checkpoint must land
+    # while the trial still trains (once fit is over, submitit's own handler takes it: "Bypassing").
+    args = ["run", "-m", "task=vision", *TINY, "dataset.num_samples=600", f"trainer.max_epochs={EPOCHS}", "sweep=optuna",
             "sweep.n_trials=2", "sweep.n_jobs=2", "sweep.sampler=random", "sweep.pruner=none",
             "optimizer.lr=tag(log, interval(1e-3, 1e-2))", "hydra/launcher=submitit_local",
             "hydra.launcher.timeout_min=7", f"hydra.sweep.dir={sweep_dir}"]
@@ -77,7 +82,7 @@ def test_trials_are_jobs_preempted_and_requeued(tmp_path):
         assert "Requeued job" in log and "resuming from" in log
     for trial in study.trials:
         summary = json.loads((sweep_dir / str(trial.number) / "summary.json").read_text())
-        assert summary["epochs"] == 3 and trial.value == pytest.approx(summary["objective"]["value"])
+        assert summary["epochs"] == EPOCHS and trial.value == pytest.approx(summary["objective"]["value"])
     from submitit.core.utils import DelayedSubmission
 
     submitted = DelayedSubmission.load(next(jobs[0].glob("*_submitted.pkl")))
