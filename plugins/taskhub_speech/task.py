@@ -45,6 +45,11 @@ def _dataclass(cls, cfg: Any, where: str):
     return cls(**values)
 
 
+def _frames_needed(example: Example) -> int:
+    """Output frames CTC needs for ``example``: one per unit, plus one between repeated units."""
+    return len(example.targets) + int((example.targets[1:] == example.targets[:-1]).sum())
+
+
 def _examples(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -212,14 +217,14 @@ class SpeechTask(Task):
         train = self._data.get("train")
         if train is None:
             raise UserError("model.time_strides=auto is chosen from the training clips: train first, or set it")
-        needed = [len(e.targets) + int((e.targets[1:] == e.targets[:-1]).sum()) for e in train.examples]
+        needed = [_frames_needed(e) for e in train.examples]
         return defaults.time_strides([e.frames for e in train.examples], needed, len(self.cfg.model.channels))
 
     def _check_alignable(self, model) -> None:
         """CTC needs at least one output frame per unit (plus one between repeated units)."""
         for split, dataset in self._data.items():
             frames = model.output_lengths(torch.tensor([e.frames for e in dataset.examples]))
-            needed = [len(e.targets) + int((e.targets[1:] == e.targets[:-1]).sum()) for e in dataset.examples]
+            needed = [_frames_needed(e) for e in dataset.examples]
             ok = [int(f) >= n for f, n in zip(frames.tolist(), needed)]
             if all(ok):
                 continue
