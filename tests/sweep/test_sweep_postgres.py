@@ -44,20 +44,32 @@ def _worker(tmp_path, url: str, index: int, *extra: str) -> subprocess.Popen:
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
 
 
+def _running_trial_of(url: str, pid: int) -> int | None:
+    """The number of the trial worker ``pid`` runs, once some trial of the study has finished."""
+    study = _study(url, "shared")
+    trials = study.get_trials(deepcopy=False) if study else []
+    if not any(t.state in FINISHED for t in trials):
+        return None
+    return next((t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING
+                 and t.user_attrs.get("worker", "").endswith(f":{pid}")), None)
+
+
 @pytest.mark.slow
 def test_two_workers_one_killed_share_a_study(tmp_path, postgres_url, capsys):
     first = _worker(tmp_path, postgres_url, 1)
     second = _worker(tmp_path, postgres_url, 2)
     try:
         # Kill worker 1 (no cleanup at all, like a lost machine) while it runs a trial, once a
-        # trial has finished somewhere.
+        # trial has finished somewhere. The worker is frozen before the last look at its trial, so
+        # the trial cannot finish between that look and the kill.
         deadline, victim = time.monotonic() + 300, None
         while victim is None and first.poll() is None and time.monotonic() < deadline:
-            study = _study(postgres_url, "shared")
-            trials = study.get_trials(deepcopy=False) if study else []
-            if any(t.state in FINISHED for t in trials):
-                victim = next((t.number for t in trials if t.state == optuna.trial.TrialState.RUNNING
-                               and t.user_attrs.get("worker", "").endswith(f":{first.pid}")), None)
+            if (candidate := _running_trial_of(postgres_url, first.pid)) is not None:
+                os.killpg(first.pid, signal.SIGSTOP)
+                if _running_trial_of(postgres_url, first.pid) == candidate:
+                    victim = candidate
+                else:
+                    os.killpg(first.pid, signal.SIGCONT)
             time.sleep(0.1)
         assert victim is not None, (tmp_path / "worker1.log").read_text()[-3000:]
         os.killpg(first.pid, signal.SIGKILL)
