@@ -37,6 +37,7 @@ class TrainerConfig:
     progress: str = "auto"
     log_every_n_steps: int = 50
     num_threads: Optional[int] = None
+    flush_denormal: bool = True
     compile: bool = False
     drop_last: bool = False
     limit_train_batches: Optional[int] = None

@@ -7,6 +7,7 @@ optimizer step (the ``on_train_batch_end`` hook), ``EVENTS`` the fit start and c
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -44,9 +45,14 @@ class ParityTask(taskhub.Task):
 
     def _loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         out = model(batch["x"])
-        if LOSSES[self.cfg.task.data] == "mse":
+        if self._mse:
             return F.mse_loss(out, batch["y"])
         return F.cross_entropy(out, batch["y"])
+
+    @functools.cached_property
+    def _mse(self) -> bool:
+        """Read once: a config lookup every step would be the bench's cost, not the engine's."""
+        return LOSSES[self.cfg.task.data] == "mse"
 
     def training_step(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         return self._loss(model, batch)

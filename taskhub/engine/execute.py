@@ -37,6 +37,8 @@ def execute(cfg: DictConfig) -> dict[str, Any]:
         _quiet_console()
     run_dir, overrides, choices = _hydra_context(cfg)
     device = pick_device(cfg.trainer.get("device"))
+    # Process-wide, before the first parallel op: the threads torch starts later inherit it.
+    torch.set_flush_denormal(bool(cfg.trainer.get("flush_denormal", True)))
     if cfg.trainer.get("num_threads"):
         torch.set_num_threads(int(cfg.trainer.num_threads))
     is_distributed = distributed.setup(device, cfg)  # every process runs rank 0's config, or one line says what differs

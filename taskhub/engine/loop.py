@@ -88,6 +88,7 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
     total_steps = min(len(batches), int(limit)) if limit else len(batches)
     dtype = run.state.get("_autocast_dtype")
     on_step = get_host().hook.on_train_batch_end
+    moves = device.type != "cpu"  # batches are built on the CPU: moving them there is a no-op per tensor
     has_no_sync = hasattr(model, "no_sync")  # DDP: skip the gradient all-reduce between accumulated batches
     model.train()
     # Summed on the device and read once per epoch: .item() every step would sync with the GPU.
@@ -101,7 +102,8 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
         if step <= skip:  # done before a mid-epoch checkpoint: replayed through the data pipeline, not trained
             saver.replayed(step, skip)
             continue
-        batch = move_to(batch, device, non_blocking=True)
+        if moves:
+            batch = move_to(batch, device, non_blocking=True)
         syncs = step % accumulate == 0 or step == total_steps
         no_sync = model.no_sync() if has_no_sync and not syncs else contextlib.nullcontext()
         with no_sync:
@@ -123,7 +125,7 @@ def train_one_epoch(run: Run, model: torch.nn.Module, batches: Batches, progress
             if run.is_main:  # the loss stays on the device: loggers read it only every N steps
                 on_step(run=run, step=run.global_step, loss=loss.detach())
         n = task.batch_size(batch)
-        loss_sum += loss.detach().float() * n
+        loss_sum.add_(loss.detach().float(), alpha=n)  # one op (was a multiply and an add)
         samples += n
         if syncs and keep_going:
             saver.step_done(epoch, step, total_steps, loss_sum, samples)
@@ -168,7 +170,7 @@ def evaluate(run: Run, split: str) -> dict[str, Any]:
             tick(step)
             if loss is not None:
                 n = task.batch_size(batch)
-                loss_sum += loss.detach().float() * n
+                loss_sum.add_(loss.detach().float(), alpha=n)  # one op (was a multiply and an add)
                 counted += n
     totals = distributed.all_reduce_sum(torch.stack([loss_sum, counted]))
     results: dict[str, Any] = {}

@@ -97,6 +97,7 @@ class StepCheckpoints:
         self._previous: Any = None
         self._installed = False
         self._resume: dict[str, Any] | None = run.state.pop("_partial", None)
+        self._processes = distributed.world_size()  # read once: step_done runs after every step
 
     def __enter__(self) -> StepCheckpoints:
         self.run.state[_KEY] = self
@@ -145,6 +146,8 @@ class StepCheckpoints:
             return
         due = bool(self.every_steps) and self.run.global_step % self.every_steps == 0
         timed = self.every_seconds is not None and time.monotonic() - self.last_save >= self.every_seconds
+        if self._processes <= 1 and not (due or timed or self.sigterm):
+            return  # the common step: nothing to save, no peer to agree with
         stop, timed = self._agree(self.sigterm, timed)
         if not (due or timed or stop):
             return

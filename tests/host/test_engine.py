@@ -6,6 +6,8 @@ import csv
 import pytest
 import torch
 
+import taskhub
+
 from taskhub.data import InMemoryDataset
 from taskhub.engine import checkpoint
 from taskhub.engine.batches import Batches
@@ -109,3 +111,27 @@ def test_checkpoint_write_is_atomic(tmp_path):
     assert ckpt["config"]["task"]["name"] == "vision"
     assert ckpt["task_state"]["labels"][0] == "circle"
     assert set(ckpt) >= {"model", "optimizer", "scheduler", "epoch", "config", "task_state", "history"}
+
+
+def test_denormals_are_flushed_during_a_run_unless_turned_off(tmp_path):
+    """A subnormal float (here 1e-39) is 0 for the run's CPU ops by default: Adam's state for
+    weights without gradient decays through that range, and subnormal arithmetic is slow on CPUs."""
+    seen = {}
+
+    class Probe:
+        @taskhub.hookimpl
+        def on_fit_start(self, run):
+            seen[run.cfg.trainer.flush_denormal] = float(torch.tensor(1e-39) * 1.0)
+
+    from taskhub.plugins import get_host
+
+    host = get_host()
+    probe = Probe()
+    host.pm.register(probe, name="denormal-probe")
+    try:
+        run_task("vision", tmp_path / "off", *SMALL, "trainer.max_epochs=1", "trainer.flush_denormal=false")
+        run_task("vision", tmp_path / "on", *SMALL, "trainer.max_epochs=1")
+    finally:
+        host.pm.unregister(probe)
+        torch.set_flush_denormal(False)
+    assert seen[False] > 0 and seen[True] == 0.0
