@@ -23,8 +23,12 @@ the engine's own per-step Python work.
 "Whole run per step" is fit start to the end of the last checkpoint (hand-written: end of the
 loop) divided by the steps: it includes validation and checkpoints where the loop has them.
 
+Every loop runs with the same treatment of subnormal floats (``--flush-denormal``, default on, as
+taskhub's ``trainer.flush_denormal``), so the ratios are the engines' and not the CPU mode's; run
+``--flush-denormal off`` to see what the mode itself is worth.
+
 Usage: python bench/engine_overhead.py [--models cnn,lstm] [--steps 1688] [--repeats 5] [--warmup 20]
-       [--device cpu] [--threads 1] [--variants hand,taskhub,lightning] [--json FILE]
+       [--device cpu] [--threads 1] [--variants hand,taskhub,lightning] [--flush-denormal on|off] [--json FILE]
 """
 from __future__ import annotations
 
@@ -142,7 +146,8 @@ def with_taskhub(s: Setup, steps: int, device: torch.device, workdir: Path) -> t
     taskhub_parity.EVENTS.clear()
     taskhub.run("parity", [
         f"task.data={s.name}", "trainer.max_epochs=1", f"trainer.limit_train_batches={steps}",
-        f"trainer.device={device}", "trainer.progress=none", f"trainer.num_threads={THREADS[0]}", f"optimizer.lr={s.lr}", "seed=1",
+        f"trainer.device={device}", "trainer.progress=none", f"trainer.num_threads={THREADS[0]}",
+        f"trainer.flush_denormal={str(FLUSH[0]).lower()}", f"optimizer.lr={s.lr}", "seed=1",
         f"dataset.batch_size={s.batch}", f"hydra.run.dir={workdir / f'taskhub_{time.time_ns()}'}",
     ])
     events = taskhub_parity.EVENTS
@@ -200,6 +205,7 @@ def with_lightning(s: Setup, steps: int, device: torch.device, workdir: Path) ->
 
 
 THREADS = [1]
+FLUSH = [True]
 VARIANTS = {"hand-written": hand_written, "taskhub": with_taskhub, "lightning": with_lightning}
 SHORT = {"hand": "hand-written", "taskhub": "taskhub", "lightning": "lightning"}
 
@@ -219,8 +225,12 @@ def main() -> int:
     parser.add_argument("--variants", default="hand,taskhub,lightning")
     parser.add_argument("--root", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads for every loop")
+    parser.add_argument("--flush-denormal", choices=("on", "off"), default="on",
+                        help="the CPU's treatment of subnormal floats, the same for every loop (taskhub's default: on)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    FLUSH[0] = args.flush_denormal == "on"
+    torch.set_flush_denormal(FLUSH[0])  # before any parallel op: torch's threads inherit it
     torch.set_num_threads(args.threads)
     THREADS[0] = args.threads
     import logging
@@ -254,8 +264,8 @@ def main() -> int:
                                                       "val": average_tensors(300)}, 30, 0.02, "mse"))
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores; "
-          f"torch threads {torch.get_num_threads()}", flush=True)
-    results: dict = {"load_average_start": load, "steps": args.steps, "repeats": args.repeats,
+          f"torch threads {torch.get_num_threads()}; flush denormals {args.flush_denormal}", flush=True)
+    results: dict = {"load_average_start": load, "flush_denormal": FLUSH[0], "steps": args.steps, "repeats": args.repeats,
                      "warmup": args.warmup, "device": str(device), "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
