@@ -10,8 +10,10 @@ loop: ``DataLoader(train, batch_size, shuffle=True, collate_fn, num_workers)``, 
 (``task.training_step``), ``backward``, ``step``, ``zero_grad``, for the same number of steps.
 Interleaved repeats, medians; ratio = taskhub / hand-written samples/s (above 1: taskhub faster).
 With ``--device cuda`` taskhub runs its default precision (mixed on GPUs); the loop runs fp32 unless
-``--amp`` (bf16 autocast). Usage: python bench/throughput.py [--tasks vision,tabular,...] [--steps 50]
-       [--repeats 3] [--device cpu] [--amp] [--json FILE]
+``--amp`` (bf16 autocast). ``--data real`` runs each task on its dataset in ../shared/data instead
+(MNIST, SST-2, FSDD, Penn-Fudan; tabular and forecast have none there).
+Usage: python bench/throughput.py [--tasks vision,tabular,...] [--steps 50] [--repeats 3]
+       [--data builtin,real] [--device cpu] [--amp] [--json FILE]
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ from typing import Any
 import torch
 
 TASKS = ("vision", "tabular", "forecast", "text", "speech", "detection")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: One real dataset per task from ../shared/data (tabular and forecast have none there).
+REAL = {"vision": ("mnist", DATA / "mnist"), "text": ("sst2", DATA / "sst2"),
+        "speech": ("fsdd", DATA / "fsdd" / "recordings"), "detection": ("pennfudan", DATA / "pennfudan")}
 CAPTURED: dict[str, Any] = {}
 
 
@@ -43,7 +49,7 @@ class Capture:
             return
         opt = run.optimizer
         CAPTURED.update(task_name=run.task.name, task=run.task, model=copy.deepcopy(run.model).cpu(),
-                        train=run.data.train, collate=run.data.collate,
+                        train=copy.deepcopy(run.data.train), collate=run.data.collate,
                         batch_size=int(run.cfg.dataset.get("batch_size", 32)),
                         num_workers=int(run.cfg.dataset.get("num_workers", 0) or 0),
                         optimizer=(type(opt), _init_kwargs(type(opt), opt.defaults)))
@@ -57,10 +63,10 @@ def _init_kwargs(cls: type, defaults: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in defaults.items() if k in accepted and k != "params"}
 
 
-def with_taskhub(task: str, steps: int, device: str, workdir: Path) -> float:
+def with_taskhub(task: str, steps: int, device: str, workdir: Path, data: list[str]) -> float:
     import taskhub
 
-    summary = taskhub.run(task, ["trainer.max_epochs=1", f"trainer.limit_train_batches={steps}",
+    summary = taskhub.run(task, [*data, "trainer.max_epochs=1", f"trainer.limit_train_batches={steps}",
                                  f"trainer.device={device}", "trainer.progress=none", "logger=[]",
                                  f"hydra.run.dir={workdir / f'{task}_{time.time_ns()}'}"])
     return float(summary["samples_per_second"])
@@ -75,7 +81,8 @@ def hand_written(steps: int, device: torch.device, amp: bool) -> float:
     model = copy.deepcopy(c["model"]).to(device)
     cls, kwargs = c["optimizer"]
     opt = cls(model.parameters(), **kwargs)
-    loader = DataLoader(c["train"], batch_size=c["batch_size"], shuffle=True, collate_fn=c["collate"],
+    # A fresh copy each time: datasets that cache decoded files (detection) start cold, as taskhub's run does.
+    loader = DataLoader(copy.deepcopy(c["train"]), batch_size=c["batch_size"], shuffle=True, collate_fn=c["collate"],
                         num_workers=c["num_workers"], pin_memory=device.type == "cuda")
     model.train()
     samples, started = 0, time.perf_counter()
@@ -101,6 +108,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", action="store_true")
+    parser.add_argument("--data", default="builtin,real",
+                        help="builtin: each task's built-in data; real: its dataset from ../shared/data")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from taskhub.plugins import get_host
@@ -110,26 +119,34 @@ def main() -> int:
     print(f"load average {load[0]:.1f} on {os.cpu_count()} cores; torch threads {torch.get_num_threads()}", flush=True)
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        runs = []
         for task in args.tasks.split(","):
+            if "builtin" in args.data:
+                runs.append((task, "built-in", []))
+            if "real" in args.data and task in REAL and REAL[task][1].exists():
+                name, folder = REAL[task]
+                runs.append((task, name, [f"dataset={name}", f"dataset.root={folder}"]))
+        for task, data_name, data in runs:
+            key = f"{task} ({data_name})"
             CAPTURED.clear()
             try:
-                with_taskhub(task, max(2, args.steps // 5), args.device, Path(tmp))  # warm-up, and the capture
+                with_taskhub(task, max(2, args.steps // 5), args.device, Path(tmp), data)  # warm-up, and the capture
             except Exception as exc:  # one task failing must not hide the others' numbers
-                print(f"{task}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", flush=True)
+                print(f"{key}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})", flush=True)
                 continue
             hand_written(max(2, args.steps // 5), torch.device(args.device), args.amp)
             th, hw = [], []
             for r in range(args.repeats):
                 pair = [("taskhub", th), ("hand", hw)]
                 for name, out in (pair if r % 2 == 0 else pair[::-1]):
-                    out.append(with_taskhub(task, args.steps, args.device, Path(tmp)) if name == "taskhub"
+                    out.append(with_taskhub(task, args.steps, args.device, Path(tmp), data) if name == "taskhub"
                                else hand_written(args.steps, torch.device(args.device), args.amp))
-            rows[task] = {"taskhub": statistics.median(th), "hand_written": statistics.median(hw),
-                          "ratio": statistics.median(a / b for a, b in zip(th, hw))}
-            print(f"{task}: taskhub {rows[task]['taskhub']:.0f}/s, hand-written {rows[task]['hand_written']:.0f}/s, "
-                  f"ratio {rows[task]['ratio']:.3f}", flush=True)
+            rows[key] = {"taskhub": statistics.median(th), "hand_written": statistics.median(hw),
+                         "ratio": statistics.median(a / b for a, b in zip(th, hw))}
+            print(f"{key}: taskhub {rows[key]['taskhub']:.0f}/s, hand-written {rows[key]['hand_written']:.0f}/s, "
+                  f"ratio {rows[key]['ratio']:.3f}", flush=True)
     print(f"\nmedians of {args.repeats} repeats, {args.steps} steps, device {args.device}")
-    print("| task | taskhub samples/s | hand-written samples/s | ratio |")
+    print("| task (data) | taskhub samples/s | hand-written samples/s | ratio |")
     print("|---|---:|---:|---:|")
     for task, row in rows.items():
         print(f"| {task} | {row['taskhub']:.0f} | {row['hand_written']:.0f} | {row['ratio']:.3f} |")
