@@ -26,6 +26,9 @@ DECODABLE = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 TOLERANCE = 1.0
 #: dataset.on_bad for detection: error | skip | clip (clip repairs boxes poking out, skips the rest)
 ON_BAD = ("error", "skip", "clip")
+#: decoded images a dataset keeps in memory, at most (the vision plugin's in-memory threshold): a small
+#: set decodes each image once; COCO's 118k training images would need ~27 GB, so the rest re-decode
+CACHE_BYTES = 1 << 30
 
 
 def target(boxes: Any, labels: Any, iscrowd: Any = None) -> dict[str, torch.Tensor]:
@@ -89,17 +92,19 @@ class DetectionDataset(Dataset):
     """(image, target) pairs; images are tensors already, or files decoded on first access.
 
     ``sizes`` holds each image's original (width, height), which data-aware defaults read
-    without decoding. ``cache`` keeps decoded files in memory (small datasets re-decode nothing
-    each epoch). ``transform(image, target) -> (image, target)`` is the box-aware augmentation.
+    without decoding. ``cache`` keeps decoded files in memory, up to ``cache_bytes`` (small datasets
+    re-decode nothing each epoch, large ones do not fill the memory). ``transform(image, target) ->
+    (image, target)`` is the box-aware augmentation.
     """
 
     def __init__(self, images: Sequence[torch.Tensor | Path], targets: Sequence[dict[str, torch.Tensor]],
                  max_size: int | None = None, cache: bool = True, transform: Callable | None = None,
-                 sizes: Sequence[tuple[int, int]] | None = None) -> None:
+                 sizes: Sequence[tuple[int, int]] | None = None, cache_bytes: int = CACHE_BYTES) -> None:
         if len(images) != len(targets):
             raise ValueError(f"{len(images)} images but {len(targets)} targets")
         self.images, self.targets = list(images), list(targets)
         self.max_size, self.cache, self.transform = max_size, cache, transform
+        self.cache_bytes, self.cached_bytes = int(cache_bytes), 0
         self._sizes = None if sizes is None else [(int(w), int(h)) for w, h in sizes]
 
     @property
@@ -120,8 +125,9 @@ class DetectionDataset(Dataset):
             image, scale = read_image(image, self.max_size)
             if scale != 1.0:
                 tgt = {**tgt, "boxes": tgt["boxes"] * scale}
-            if self.cache:
+            if self.cache and self.cached_bytes + image.nbytes <= self.cache_bytes:
                 self.images[i], self.targets[i] = image, tgt
+                self.cached_bytes += image.nbytes
         return image, tgt
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -131,7 +137,7 @@ class DetectionDataset(Dataset):
     def subset(self, index: Sequence[int] | torch.Tensor) -> DetectionDataset:
         idx = [int(i) for i in index]
         return DetectionDataset([self.images[i] for i in idx], [self.targets[i] for i in idx],
-                                self.max_size, self.cache,
+                                self.max_size, self.cache, cache_bytes=self.cache_bytes,
                                 sizes=None if self._sizes is None else [self._sizes[i] for i in idx])
 
     def shown_sizes(self) -> list[tuple[int, int]]:

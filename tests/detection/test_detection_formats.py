@@ -41,6 +41,24 @@ def test_coco_images_decode_and_shrink_with_boxes(coco_dir: Path) -> None:
     assert torch.allclose(tgt["boxes"][0], torch.tensor([2.0, 2.5, 7.0, 12.5]))
 
 
+def test_decoded_images_are_cached_within_a_byte_budget(coco_dir: Path) -> None:
+    """Each image decodes once while the cache has room; past the budget (COCO-sized sets) it
+    decodes again on every access instead of filling the memory."""
+    data = coco(str(coco_dir / "images"), str(coco_dir / "instances.json"), max_size=None, val_fraction=0,
+                test_fraction=0, seed=0)
+    files = list(data.train.images)
+    one = 3 * 48 * 64  # the fixture's images: 64x48 RGB, uint8
+    budget = DetectionDataset(files, data.train.targets, cache_bytes=2 * one)
+    first = [budget[i][0] for i in range(len(files))]
+    assert budget.cached_bytes == 2 * one
+    assert sum(isinstance(im, torch.Tensor) for im in budget.images) == 2  # the rest stay file paths
+    assert all(torch.equal(a, budget[i][0]) for i, a in enumerate(first))  # re-decoded, the same pixels
+    unbounded = DetectionDataset(files, data.train.targets)
+    for i in range(len(files)):
+        unbounded[i]
+    assert all(isinstance(im, torch.Tensor) for im in unbounded.images)
+
+
 def test_coco_separate_val_file_maps_by_name(coco_dir: Path) -> None:
     val = write_coco(coco_dir, [{"id": 1, "file_name": "1.png", "width": 64, "height": 48}],
                      [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
