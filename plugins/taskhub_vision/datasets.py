@@ -253,6 +253,30 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     return values[0], values[1]
 
 
+def decode_images(files: Sequence[Path], channels: int, size: Sequence[int], split: str) -> torch.Tensor:
+    """Every file decoded and resized into one uint8 (N, C, H, W) tensor, on a thread per core
+    (decoding and resizing run in C++ without the GIL), with one line saying how long it took."""
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    started, workers = time.perf_counter(), max(1, min(len(files), os.cpu_count() or 1, 8))
+    out = torch.empty(len(files), channels, *(int(v) for v in size), dtype=torch.uint8)
+
+    def one(i: int) -> None:
+        out[i] = read_image(files[i], channels, size)
+
+    if workers == 1:
+        for i in range(len(files)):
+            one(i)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+            list(pool.map(one, range(len(files)), chunksize=64))  # list(): the first error is raised here
+    log.info("%s: decoded %d images into memory (%.0f MB) in %.1fs on %d thread%s", split, len(files),
+             out.numel() / 2**20, time.perf_counter() - started, workers, "" if workers == 1 else "s")
+    return out
+
+
 def read_image(path: Path, channels: int, size: Sequence[int]) -> torch.Tensor:
     """Decode, convert to ``channels`` and resize one image to a uint8 (C, H, W) tensor."""
     from torchvision.transforms.v2 import functional as TF
@@ -379,14 +403,13 @@ def imagefolder(root: str | None = None, image_size: int | list[int] = 64, grays
     if in_memory is None:  # hold decoded images in memory up to ~1 GiB
         in_memory = total * channels * size[0] * size[1] <= 1 << 30
 
-    def build(part: tuple[list[Path], list[int]]) -> Dataset | None:
-        fs, ls = part
+    def build(split: str) -> Dataset | None:
+        fs, ls = parts[split]
         if not fs:
             return None
         if in_memory:
-            return _in_memory(torch.stack([read_image(f, channels, size) for f in fs]), torch.tensor(ls))
+            return _in_memory(decode_images(fs, channels, size, split), torch.tensor(ls))
         return ImageFiles(fs, ls, channels, size)
 
     info = {"labels": labels, "channels": channels, "image_size": list(size)}
-    return Splits(train=build(parts["train"]), val=build(parts["val"]), test=build(parts["test"]), info=info,
-                  skipped=bad.skipped)
+    return Splits(train=build("train"), val=build("val"), test=build("test"), info=info, skipped=bad.skipped)

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from taskhub import UserError
 from taskhub.data import BadInputs, Splits, carve_splits, require_dir, require_file
-from taskhub_vision.datasets import ImageFiles, _in_memory, _pair, read_image
+from taskhub_vision.datasets import ImageFiles, _in_memory, _pair, decode_images
 
 
 def read_rows(path: Path, path_column: str, label_column: str, root: Path | None, setting: str, bad: BadInputs
@@ -117,15 +117,14 @@ def image_csv(train: str | None = None, val: str | None = None, test: str | None
     if in_memory is None:  # hold decoded images in memory up to ~1 GiB (as imagefolder does)
         in_memory = sum(len(f) for f, _ in chosen.values()) * channels * size[0] * size[1] <= 1 << 30
 
-    def build(part: tuple[list[Path], list[str]]) -> Dataset | None:
-        fs, ls = part
+    def build(split: str) -> Dataset | None:
+        fs, ls = chosen[split]
         if not fs:
             return None
         ys = [index[name] for name in ls]
         if in_memory:
-            return _in_memory(torch.stack([read_image(f, channels, size) for f in fs]), torch.tensor(ys))
+            return _in_memory(decode_images(fs, channels, size, split), torch.tensor(ys))
         return ImageFiles(fs, ys, channels, size)
 
     info = {"labels": labels, "channels": channels, "image_size": list(size)}
-    return Splits(train=build(chosen["train"]), val=build(chosen["val"]), test=build(chosen["test"]), info=info,
-                  skipped=bad.skipped)
+    return Splits(train=build("train"), val=build("val"), test=build("test"), info=info, skipped=bad.skipped)

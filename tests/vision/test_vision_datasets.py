@@ -112,6 +112,30 @@ def test_imagefolder_streaming_mode(tmp_path):
     assert isinstance(data.train, datasets.ImageFiles) and data.train[0]["image"].shape == (1, 8, 8)
 
 
+def test_in_memory_decoding_on_threads_keeps_order_and_says_how_long(tmp_path, monkeypatch):
+    import logging
+
+    write_folder(tmp_path, n=40)
+    files = sorted(tmp_path.rglob("*.png"))
+    monkeypatch.setattr("os.cpu_count", lambda: 4)  # threads even on a 1-core machine
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("taskhub")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        images = datasets.decode_images(files, 3, (12, 12), "train")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert images.shape == (len(files), 3, 12, 12) and images.dtype == torch.uint8
+    assert all(torch.equal(images[i], datasets.read_image(f, 3, (12, 12))) for i, f in enumerate(files))
+    assert any(line.startswith(f"train: decoded {len(files)} images into memory") and "on 4 threads" in line
+               for line in lines), lines
+
+
 def test_imagefolder_corrupt_image_is_named(tmp_path):
     write_folder(tmp_path / "train")
     (tmp_path / "train" / "cat" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
