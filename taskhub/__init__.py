@@ -2,14 +2,14 @@
 
 The public API (what plugins may import): ``hookimpl``, ``Task``, ``Run`` (what hooks and
 ``Task.plots`` receive), ``Data``, ``UserError``, ``require_extra`` (an optional library, or one
-line naming the extra that installs it), ``run``, ``load``, and the helpers in
+line naming the extra that installs it: a ``MissingExtra``, a ``UserError``), ``run``, ``load``, and the helpers in
 ``taskhub.data`` and ``taskhub.testing``. Importing taskhub loads no plugin and no heavy library.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from taskhub.errors import UserError, did_you_mean, unknown_choice
+from taskhub.errors import MissingExtra, UserError, did_you_mean, unknown_choice
 from taskhub.export.spec import ExportSpec
 from taskhub.extras import require_extra
 from taskhub.hookspecs import hookimpl
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from taskhub.api import Predictor
 
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "Task", "ExportSpec", "Run", "Data", "UserError", "require_extra", "did_you_mean", "unknown_choice", "run", "load", "task_class", "objective", "__version__"]
+__all__ = ["hookimpl", "Task", "ExportSpec", "Run", "Data", "UserError", "MissingExtra", "require_extra", "did_you_mean", "unknown_choice", "run", "load", "task_class", "objective", "__version__"]
 
 
 def run(task: str, overrides: Any = (), multirun: bool = False, data: Any = None, **settings: Any) -> Any:

@@ -13,6 +13,11 @@ class UserError(Exception):
     """
 
 
+class MissingExtra(UserError):
+    """An optional library a feature needs is not installed (``taskhub.require_extra`` raises it):
+    a fix by installing, so test suites may skip the feature instead of failing."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from taskhub.errors import UserError
+from taskhub.errors import MissingExtra
 
 
 def require_extra(module: str, extra: str, what: str, package: str | None = None,
                   instead: str | None = None, distribution: str = "taskhub-dl") -> ModuleType:
     """Import ``module`` for ``what`` (the setting or command that needs it, e.g. ``model=transformer``),
-    or raise a one-line :class:`UserError` naming the extra:
+    or raise a one-line :class:`~taskhub.errors.MissingExtra` (a ``UserError``) naming the extra:
     ``model=transformer needs transformers: pip install 'taskhub-dl[hf]'``.
 
     ``package``: the distribution's name when it is not the module's (``flashlight-text``);
@@ -29,7 +29,7 @@ def require_extra(module: str, extra: str, what: str, package: str | None = None
             and (module == exc.name or module.startswith(exc.name + "."))
         state = "" if missing else f", which is installed but does not import ({_first_line(exc)}); reinstall it"
         alternative = f" (or use {instead})" if instead else ""
-        raise UserError(f"{what} needs {name}{state}: pip install '{distribution}[{extra}]'{alternative}") from None
+        raise MissingExtra(f"{what} needs {name}{state}: pip install '{distribution}[{extra}]'{alternative}") from None
 
 
 def _first_line(exc: BaseException) -> str:

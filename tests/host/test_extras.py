@@ -143,3 +143,21 @@ def test_dev_and_all_install_every_extra():
     assert included("all") == features
     assert "all" in included("dev")
 
+
+
+def test_conformance_skips_a_model_whose_extra_is_missing_and_says_so(monkeypatch):
+    """A plugin's conformance suite in an environment without an optional library: the model that
+    needs it is reported (a warning naming the extra), the other pairs are still checked."""
+    from taskhub.errors import MissingExtra
+    from taskhub.testing import PluginConformance
+
+    missing(monkeypatch, "transformers")
+    with pytest.raises(MissingExtra):  # still a UserError: one line on the command line
+        require_extra("transformers", "hf", "model=transformer")
+
+    class TextSuite(PluginConformance):
+        task = "text"
+        overrides = ("dataset.num_samples=200", "trainer.num_threads=1")
+
+    with pytest.warns(UserWarning, match=r"model=transformer dataset=reviews not checked: .*taskhub-dl\[hf\]"):
+        TextSuite().test_every_model_and_dataset_pair_builds_and_steps()
