@@ -13,6 +13,9 @@ taskhub: ``taskhub_vision.datasets.imagefolder(..., image_size=64, in_memory=Fal
 Reference: ``torchvision.datasets.ImageFolder`` (PIL loader) with ``v2.PILToTensor()`` and
 ``v2.Resize((64, 64))``, a plain ``DataLoader``. Variants interleaved in every repeat after one
 warm-up epoch each; samples/second medians and the ratio taskhub / reference per worker count.
+Before that, the in-memory decode (``in_memory: null`` for folders that fit) of that folder and of
+300 400x300 JPEGs: ``decode_images``' default (threads when the first images decode slowly enough
+to gain from them) against one thread.
 
 detection: Penn-Fudan (170 PNGs with instance masks) with the box-aware augmentation that
 ``dataset.augment=auto`` picks for it (the task config's ``task.auto.box_aware_augment``), batch 8,
@@ -200,6 +203,43 @@ def speech_reference(root: Path, workers: int):  # type: ignore[no-untyped-def]
     return DataLoader(ClipsOnTheFly(root), batch_size=16, shuffle=True, num_workers=workers, collate_fn=pad_clips)
 
 
+def in_memory_decode(folders: dict[str, Path], repeats: int) -> dict:  # type: ignore[type-arg]
+    """``imagefolder``'s in-memory decode (``in_memory: null`` when the folder fits), its default
+    (threads when the first images decode slowly enough to gain) against one thread, interleaved."""
+    from unittest import mock
+
+    from taskhub_vision.datasets import decode_images
+
+    rows = {}
+    for label, root in folders.items():
+        files = sorted(root.rglob("*.jpg"))
+        times: dict = {"1 thread": [], "default": []}  # type: ignore[type-arg]
+        for _ in range(repeats + 1):  # the first round warms the page cache
+            for name in times:
+                started = time.perf_counter()
+                if name == "1 thread":
+                    with mock.patch("os.cpu_count", return_value=1):
+                        decode_images(files, 3, (64, 64), "bench")
+                else:
+                    decode_images(files, 3, (64, 64), "bench")
+                times[name].append(time.perf_counter() - started)
+        rows[label] = {name: statistics.median(t[1:]) for name, t in times.items()}
+        print(f"in-memory decode of {len(files)} {label} JPEGs: 1 thread {rows[label]['1 thread']:.3f} s, "
+              f"default {rows[label]['default']:.3f} s, speed-up {rows[label]['1 thread'] / rows[label]['default']:.2f}x",
+              flush=True)
+    return rows
+
+
+def make_large_jpegs(root: Path, n: int = 300) -> None:
+    import numpy as np
+    from PIL import Image
+
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(root / f"{i:04d}.jpg", quality=90)
+
+
 def measure(name: str, variants: dict, root: Path, workers: list[int], repeats: int) -> dict:  # type: ignore[type-arg]
     """Interleaved epochs of every (variant, workers) loader after one warm-up epoch each."""
     loaders = {(v, w): fn(root, w) for v, fn in variants.items() for w in workers}
@@ -242,6 +282,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "images"
             make_jpegs(root, args.images)
+            make_large_jpegs(Path(tmp) / "large")
+            results["in_memory_decode"] = in_memory_decode({"96x96": root, "400x300": Path(tmp) / "large"},
+                                                           args.repeats)
             results["imagefolder"] = measure(f"imagefolder ({args.images} JPEGs 96x96 -> 64x64, batch 32)",
                                              {"taskhub": taskhub_batches, "torchvision": reference_batches},
                                              root, workers, args.repeats)
