@@ -104,7 +104,10 @@ def open_storage(url: str, sweep: DictConfig | None = None) -> optuna.storages.R
         kwargs.update(heartbeat_interval=interval, grace_period=int(sweep.get("grace_period") or 2 * interval),
                       heartbeat_stale_trial_callback=_retry(retries))
     try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8: still what it offers
+        # Workers started together would each create Optuna's tables: one at a time (the others then
+        # find them), or PostgreSQL refuses the second CREATE with a duplicate-key error.
+        with warnings.catch_warnings(), database_lock(url, "schema"):
+            # heartbeats are "experimental" since Optuna 2.8: still what it offers
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, **kwargs)
     except ModuleNotFoundError as exc:
@@ -126,17 +129,28 @@ def _retry(retries: Any) -> Any:
         return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None if retries is None else int(retries))
 
 
-@contextlib.contextmanager
-def ask_lock(storage: optuna.storages.RDBStorage, url: str, study_name: str) -> Iterator[None]:
+def ask_lock(storage: optuna.storages.RDBStorage, url: str, study_name: str) -> contextlib.AbstractContextManager:
     """One worker at a time counts the study's trials and asks for new ones, so that workers sharing
-    a study start exactly ``sweep.n_trials`` trials between them.
+    a study start exactly ``sweep.n_trials`` trials between them."""
+    return database_lock(url, study_name, storage.engine)
+
+
+@contextlib.contextmanager
+def database_lock(url: str, name: str, engine: Any = None) -> Iterator[None]:
+    """A lock named ``name`` held across processes and machines on the study's database.
 
     PostgreSQL: a session advisory lock; MySQL: ``GET_LOCK``; SQLite: a lock file beside the
     database (SQLite is shared by processes of one machine only). Other databases: no lock.
+    ``engine``: the storage's own; without it a short-lived engine is made for the lock.
     """
-    key = int.from_bytes(hashlib.sha1(f"taskhub-sweep:{study_name}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha1(f"taskhub-sweep:{name}".encode()).digest()[:8], "big", signed=True)
     if url.startswith("sqlite:///") and fcntl is not None:
-        with open(url[len("sqlite:///"):] + ".lock", "a") as handle:
+        suffix = ".lock" if engine is not None else f".{name}.lock"  # the study's ask lock: <db>.lock
+        path = Path(url[len("sqlite:///"):] + suffix)
+        if not path.parent.is_dir():  # nothing to guard yet: the storage will report the folder
+            yield
+            return
+        with open(path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -152,13 +166,19 @@ def ask_lock(storage: optuna.storages.RDBStorage, url: str, study_name: str) -> 
     import sqlalchemy
 
     params = {"key": key, "name": f"taskhub-{key & 0xFFFFFFFF:x}"}
-    with storage.engine.connect() as conn:
-        conn.execute(sqlalchemy.text(statements[0]), params)
-        try:
-            yield
-        finally:
-            conn.execute(sqlalchemy.text(statements[1]), params)
-            conn.commit()
+    own = engine is None
+    engine = sqlalchemy.create_engine(url) if own else engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(statements[0]), params)
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text(statements[1]), params)
+                conn.commit()
+    finally:
+        if own:
+            engine.dispose()
 
 
 class Heartbeat:

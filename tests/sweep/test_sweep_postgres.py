@@ -120,6 +120,32 @@ def test_pruning_compares_with_other_workers_trials(postgres_url, tiny, tmp_path
     assert not (tmp_path / "w2" / "0").exists()  # worker 2 ran only its own trial
 
 
+def test_workers_opening_a_new_study_database_together_all_succeed(postgres_url):
+    """Optuna creates its tables on a storage's first connection; workers started at the same moment
+    (a job array, two machines) must not fail on each other's CREATE TABLE (PostgreSQL's duplicate
+    key on pg_type), which bench/parallel_sweep.py hit with two workers."""
+    import threading
+
+    from taskhub_sweep.study import normalize_url, open_storage
+
+    url = normalize_url(postgres_url)
+    start, errors = threading.Barrier(6), []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            open_storage(url)
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows which
+            errors.append(exc)
+
+    workers = [threading.Thread(target=open_one) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors
+
+
 def test_unreachable_storage_is_one_line(tmp_path, capsys):
     from pg_server import free_port
 
