@@ -106,7 +106,8 @@ def test_wrong_column_through_the_cli_is_one_line(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["gru", "rnn", "cnn", "mlp", "transformer"])
-def test_every_model_trains(tmp_path, model):
+def test_every_model_runs_an_epoch_and_scores_the_test_split(tmp_path, model):
+    """Each model builds, trains one epoch and is tested (learning is the conformance suite's check)."""
     extra = ["model.config.hidden_size=32", "model.config.intermediate_size=64"] if model == "transformer" else []
     summary = run_task("text", tmp_path / "run", f"model={model}", "dataset.num_samples=600", "trainer.max_epochs=1",
                        *extra, *FAST)
