@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import tarfile
+import time
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -262,10 +265,6 @@ def decode_images(files: Sequence[Path], channels: int, size: Sequence[int], spl
     """Every file decoded and resized into one uint8 (N, C, H, W) tensor, with one line saying how
     long it took. The first images are timed: when one takes long enough for the C++ decode and resize
     (which release the GIL) to dominate, the rest are spread over a thread per core (at most 8)."""
-    import os
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
     out = torch.empty(len(files), channels, *(int(v) for v in size), dtype=torch.uint8)
 
     def span(start: int, stop: int) -> None:

@@ -189,7 +189,7 @@ class StepCheckpoints:
 
     def _agree(self, stop: bool, timed: bool) -> tuple[bool, bool]:
         """Under torchrun every process must stop at the same step: any SIGTERM stops all; rank 0's clock decides."""
-        if distributed.world_size() <= 1:
+        if self._processes <= 1:
             return stop, timed
         import torch.distributed as dist
 
